@@ -1,0 +1,464 @@
+/* ferry-sendmail.c: `ferry-sendmail`, what mutt runs as its sendmail
+ *
+ * It reads one message, queues it durably, wakes whoever delivers, and
+ * exits at once: a mail reader on a train must not wait for a network.
+ * It speaks sendmail's command line (the options mutt, neomutt, git
+ * send-email and msmtp users pass) and its exit codes (sysexits.h). It
+ * needs no display and no session bus, so it works over ssh.
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli/cli-common.h"
+#include "core/errors.h"
+#include "core/secrets.h"
+#include "outbox/outbox-message.h"
+#include "outbox/outbox-spool.h"
+
+#define WAKE_TIMEOUT_MS 2000
+
+typedef struct
+{
+  FerryCli cli;
+  const char *account;
+  const char *envelope_from; /* -f */
+  gboolean read_recipients;  /* -t */
+  gboolean read_envelope_from;
+  gboolean dot_ends_message; /* sendmail's default; -i and -oi turn it off */
+  GPtrArray *recipients;     /* from the command line, bare addresses */
+} Options;
+
+/* Options sendmail has that mean nothing here. The ones that take a value
+ * take it attached or as the next argument. */
+static const char ignored_with_value[] = "BFLNRVXhO";
+static const char ignored_flags[] = "UmnGq";
+
+static int
+take_value (Options *o, int argc, char **argv, int *i, const char **value)
+{
+  const char *arg = argv[*i];
+
+  if (arg[2] != '\0')
+    {
+      *value = arg + 2;
+      return EX_OK;
+    }
+  if (*i + 1 >= argc)
+    return ferry_cli_usage_error (&o->cli, "option %s needs a value", arg);
+  *value = argv[++*i];
+  return EX_OK;
+}
+
+static int
+parse_long_option (Options *o, int argc, char **argv, int *i)
+{
+  const char *arg = argv[*i];
+
+  if (g_str_equal (arg, "--read-envelope-from"))
+    o->read_envelope_from = TRUE;
+  else if (g_str_equal (arg, "--read-recipients"))
+    o->read_recipients = TRUE;
+  else if (g_str_has_prefix (arg, "--account="))
+    o->account = arg + strlen ("--account=");
+  else if (g_str_equal (arg, "--account") && *i + 1 < argc)
+    o->account = argv[++*i];
+  else if (g_str_has_prefix (arg, "--from="))
+    o->envelope_from = arg + strlen ("--from=");
+  else if (g_str_equal (arg, "--verbose"))
+    o->cli.verbose = TRUE;
+  else
+    return ferry_cli_usage_error (&o->cli, "unknown option %s", arg);
+  return EX_OK;
+}
+
+static int
+parse_o_option (Options *o, const char *arg)
+{
+  /* -oi is -i; -oem, -odi, -odb and the rest set sendmail's error and
+   * delivery modes: queueing then waking is what this program does in
+   * every mode, and errors always come back as the exit code. */
+  if (g_str_equal (arg, "-oi"))
+    o->dot_ends_message = FALSE;
+  return EX_OK;
+}
+
+static int
+parse_short_option (Options *o, int argc, char **argv, int *i)
+{
+  const char *arg = argv[*i];
+  const char *value = NULL;
+  int status = EX_OK;
+
+  switch (arg[1])
+    {
+      case 'a':
+        if ((status = take_value (o, argc, argv, i, &value)) == EX_OK)
+          o->account = value;
+        return status;
+      case 'f':
+      case 'r':
+        if ((status = take_value (o, argc, argv, i, &value)) == EX_OK)
+          o->envelope_from = value;
+        return status;
+      case 'C':
+        if ((status = take_value (o, argc, argv, i, &value)) == EX_OK)
+          o->cli.config_path = value;
+        return status;
+      case 't':
+      case 'i':
+      case 'v':
+        if (arg[2] != '\0')
+          break;
+        o->read_recipients |= arg[1] == 't';
+        o->dot_ends_message &= arg[1] != 'i';
+        o->cli.verbose |= arg[1] == 'v';
+        return EX_OK;
+      case 'o':
+        return arg[2] != '\0' ? parse_o_option (o, arg)
+                              : ferry_cli_usage_error (&o->cli, "option -o needs a letter");
+      case 'b':
+        if (g_str_equal (arg, "-bm"))
+          return EX_OK;
+        return ferry_cli_usage_error (&o->cli,
+                                      "%s is not supported; ferry-sendmail only queues messages "
+                                      "(-bm); see `ferry queue list` for the queue",
+                                      arg);
+      default:
+        if (strchr (ignored_with_value, arg[1]) != NULL)
+          return take_value (o, argc, argv, i, &value);
+        if (strchr (ignored_flags, arg[1]) != NULL && arg[2] == '\0')
+          return EX_OK;
+        break;
+    }
+
+  return ferry_cli_usage_error (&o->cli, "unknown option %s", arg);
+}
+
+static int
+add_recipient_argument (Options *o, const char *arg)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!ferry_outbox_message_add_recipients (arg, o->recipients, &error))
+    return ferry_cli_fail (&o->cli, error);
+  return EX_OK;
+}
+
+static int
+parse_arguments (Options *o, int argc, char **argv)
+{
+  gboolean options_done = FALSE;
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      int status;
+
+      if (options_done || arg[0] != '-' || arg[1] == '\0')
+        status = add_recipient_argument (o, arg);
+      else if (g_str_equal (arg, "--"))
+        {
+          options_done = TRUE;
+          continue;
+        }
+      else if (arg[1] == '-')
+        status = parse_long_option (o, argc, argv, &i);
+      else
+        status = parse_short_option (o, argc, argv, &i);
+
+      if (status != EX_OK)
+        return status;
+    }
+  return EX_OK;
+}
+
+/* Reads the message. Without -i, a line holding a single dot ends it, as
+ * sendmail does. The limit is enforced while reading, so a huge input
+ * never fills memory. */
+static GBytes *
+read_message (Options *o, guint64 limit, GError **error)
+{
+  g_autoptr (GByteArray) data = g_byte_array_new ();
+  g_autofree char *line = NULL;
+  size_t capacity = 0;
+  ssize_t n;
+
+  while ((n = getline (&line, &capacity, stdin)) > 0)
+    {
+      if (o->dot_ends_message && (strcmp (line, ".\n") == 0 || strcmp (line, ".\r\n") == 0))
+        break;
+      if ((guint64) data->len + (guint64) n > limit)
+        {
+          g_autofree char *size = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                       "The message is larger than the limit of %s (max-message-size); "
+                       "nothing was queued",
+                       size);
+          return NULL;
+        }
+      g_byte_array_append (data, (const guint8 *) line, (guint) n);
+    }
+
+  if (ferror (stdin))
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot read the message from standard input: %s", g_strerror (errno));
+      return NULL;
+    }
+  if (data->len == 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                   "No message on standard input; nothing was queued");
+      return NULL;
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+static char *
+choose_sender (Options *o, FerryOutboxHeaders *headers, GError **error)
+{
+  if (o->read_envelope_from)
+    {
+      if (headers->from_address == NULL)
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                     "--read-envelope-from: the message has no From: address");
+      return g_strdup (headers->from_address);
+    }
+  if (o->envelope_from != NULL)
+    return ferry_outbox_message_parse_address (o->envelope_from, error);
+  return g_strdup (headers->from_address);
+}
+
+/* -a, else the account that owns the sender, else the default one. */
+static const FerryAccount *
+choose_account (Options *o,
+                FerryConfig *config,
+                const char *sender,
+                FerryOutboxHeaders *headers,
+                GError **error)
+{
+  const FerryAccount *account = NULL;
+
+  if (o->account != NULL)
+    {
+      account = ferry_config_lookup_account (config, o->account);
+      if (account == NULL)
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_USER, "No account “%s” in %s", o->account,
+                     config->path);
+      return account;
+    }
+
+  if (sender != NULL && *sender != '\0')
+    account = ferry_config_account_for_address (config, sender);
+  if (account == NULL && headers->from_address != NULL)
+    account = ferry_config_account_for_address (config, headers->from_address);
+  if (account == NULL)
+    account = ferry_config_default_account (config, error);
+  return account;
+}
+
+static gboolean
+collect_recipients (Options *o, FerryOutboxHeaders *headers, GError **error)
+{
+  if (o->read_recipients)
+    for (guint i = 0; i < headers->recipients->len; i++)
+      if (!ferry_outbox_message_add_recipients (g_ptr_array_index (headers->recipients, i),
+                                                o->recipients, error))
+        return FALSE;
+
+  if (o->recipients->len == 0)
+    {
+      if (o->read_recipients)
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                     "The message has no recipients in To:, Cc: or Bcc:; nothing was queued");
+      else
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_USAGE,
+                     "No recipients: name them after the options, or use -t to read them "
+                     "from the message");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static FerryOutboxEntry *
+build_envelope (Options *o, FerryConfig *config, FerryOutboxHeaders *headers, GError **error)
+{
+  g_autoptr (FerryOutboxEntry) envelope = ferry_outbox_entry_new ();
+  g_autofree char *sender = NULL;
+  const FerryAccount *account;
+
+  sender = choose_sender (o, headers, error);
+  if (sender == NULL && error != NULL && *error != NULL)
+    return NULL;
+  account = choose_account (o, config, sender, headers, error);
+  if (account == NULL)
+    return NULL;
+  if (sender == NULL && account->addresses[0] != NULL)
+    sender = g_strdup (account->addresses[0]);
+  if (sender == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                   "No sender: the message has no From: address; give -f ADDRESS or set "
+                   "addresses in [account %s]",
+                   account->name);
+      return NULL;
+    }
+
+  envelope->account = g_strdup (account->name);
+  g_free (envelope->sender);
+  envelope->sender = g_steal_pointer (&sender);
+  envelope->from = g_strdup (headers->from);
+  envelope->to = g_strdup (headers->to);
+  envelope->subject = g_strdup (headers->subject);
+  for (guint i = 0; i < o->recipients->len; i++)
+    ferry_outbox_entry_add_recipient (envelope, g_ptr_array_index (o->recipients, i));
+  return g_steal_pointer (&envelope);
+}
+
+/* Asks a running engine to deliver, over the session bus only if there
+ * already is one: with no DBUS_SESSION_BUS_ADDRESS we never autolaunch a
+ * bus (that would tie a daemon to an ssh session), and with
+ * NO_AUTO_START no engine is started behind the user's back. */
+static gboolean
+wake_engine (GError **error)
+{
+  const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autoptr (GVariant) reply = NULL;
+
+  if (address == NULL || *address == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no session bus");
+      return FALSE;
+    }
+
+  bus = g_dbus_connection_new_for_address_sync (
+      address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, error);
+  if (bus == NULL)
+    return FALSE;
+
+  reply = g_dbus_connection_call_sync (
+      bus, FERRY_APP_ID, "/io/github/ferrymail/Ferry", "org.gtk.Actions", "Activate",
+      g_variant_new ("(sava{sv})", "send-queued", NULL, NULL), NULL,
+      G_DBUS_CALL_FLAGS_NO_AUTO_START, WAKE_TIMEOUT_MS, NULL, error);
+  return reply != NULL;
+}
+
+static void
+detach_child (gpointer user_data)
+{
+  setsid ();
+}
+
+/* Starts `ferry queue flush --background` beside this program, detached
+ * from the mail reader's terminal and pipes, so mail goes out over ssh. */
+static gboolean
+start_background_delivery (Options *o, GError **error)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", error);
+  g_autofree char *dir = NULL;
+  g_autofree char *ferry = NULL;
+  g_autoptr (GStrvBuilder) args = g_strv_builder_new ();
+  g_auto (GStrv) argv = NULL;
+
+  if (self == NULL)
+    return FALSE;
+  dir = g_path_get_dirname (self);
+  ferry = g_build_filename (dir, "ferry", NULL);
+
+  g_strv_builder_add (args, ferry);
+  if (o->cli.config_path != NULL)
+    g_strv_builder_add_many (args, "--config", o->cli.config_path, NULL);
+  g_strv_builder_add_many (args, "queue", "flush", "--background", NULL);
+  argv = g_strv_builder_end (args);
+
+  return g_spawn_async (NULL, argv, NULL,
+                        G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL
+                            | G_SPAWN_STDERR_TO_DEV_NULL,
+                        detach_child, NULL, NULL, error);
+}
+
+static void
+hand_over (Options *o, FerryConfig *config, FerryOutboxEntry *entry)
+{
+  g_autoptr (GError) error = NULL;
+  const char *how = "left in the queue (send-after-queue = never)";
+
+  if (config->send_after_queue == FERRY_SEND_AFTER_QUEUE_ENGINE && wake_engine (&error))
+    how = "handed to the running engine";
+  else if (config->send_after_queue != FERRY_SEND_AFTER_QUEUE_NEVER)
+    {
+      g_clear_error (&error);
+      how = start_background_delivery (o, &error) ? "delivery started in the background"
+                                                  : "left in the queue";
+      if (error != NULL)
+        fprintf (stderr, "%s: %s; run `ferry queue flush` to send it\n", o->cli.program,
+                 error->message);
+    }
+
+  if (o->cli.verbose)
+    fprintf (stderr, "%s: queued %s for %u recipient(s) from account %s; %s\n", o->cli.program,
+             entry->id, entry->recipients->len, entry->account, how);
+}
+
+static int
+queue_message (Options *o)
+{
+  g_autoptr (FerryConfig) config = NULL;
+  g_autoptr (FerryOutboxSpool) spool = NULL;
+  g_autoptr (GBytes) message = NULL;
+  g_autoptr (FerryOutboxHeaders) headers = NULL;
+  g_autoptr (FerryOutboxEntry) envelope = NULL;
+  g_autoptr (FerryOutboxEntry) entry = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if ((config = ferry_cli_load_config (&o->cli, &error)) == NULL
+      || (message = read_message (o, config->max_message_size, &error)) == NULL
+      || (headers = ferry_outbox_message_parse (message, &error)) == NULL
+      || !collect_recipients (o, headers, &error)
+      || (envelope = build_envelope (o, config, headers, &error)) == NULL)
+    return ferry_cli_fail (&o->cli, error);
+
+  if ((spool = ferry_cli_open_spool (&error)) == NULL
+      || (entry = ferry_outbox_spool_add (spool, message, envelope, &error)) == NULL)
+    {
+      g_prefix_error (&error, "The message was NOT queued: ");
+      return ferry_cli_fail (&o->cli, error);
+    }
+
+  hand_over (o, config, entry);
+  return EX_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  Options o = { .cli = { .program = "ferry-sendmail" }, .dot_ends_message = TRUE };
+  int status;
+
+  setlocale (LC_ALL, "");
+  ferry_secrets_protect_process ();
+
+  o.recipients = g_ptr_array_new_with_free_func (g_free);
+  if (argc == 2 && g_str_equal (argv[1], "--version"))
+    {
+      printf ("ferry-sendmail %s\n", PACKAGE_VERSION);
+      status = EX_OK;
+    }
+  else if ((status = parse_arguments (&o, argc, argv)) == EX_OK)
+    status = queue_message (&o);
+
+  g_ptr_array_unref (o.recipients);
+  return status;
+}
