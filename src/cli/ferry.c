@@ -11,6 +11,7 @@
 
 #include "cli/cli-common.h"
 #include "cli/cli-daemon.h"
+#include "cli/cli-demo.h"
 #include "cli/cli-password.h"
 #include "cli/cli-queue.h"
 #include "core/secrets.h"
@@ -27,6 +28,7 @@ static const char usage[]
       "  password set|clear|check ACCOUNT [smtp|imap]\n"
       "                               manage passwords in the keyring\n"
       "  daemon                       run the engine without a tray icon\n"
+      "  demo                         show Ferry at work against servers of its own\n"
       "  version                      print the version\n"
       "\n"
       "See ferry(1) and ferry.conf(5).\n";
@@ -54,6 +56,8 @@ dispatch (FerryCli *cli, int argc, char **argv)
     return run_password (cli, argc - 1, argv + 1);
   if (g_str_equal (command, "daemon"))
     return ferry_cli_daemon (cli, argc, argv);
+  if (g_str_equal (command, "demo"))
+    return ferry_cli_demo (cli, argc, argv);
   if (g_str_equal (command, "version") || g_str_equal (command, "--version"))
     {
       printf ("ferry %s\n", PACKAGE_VERSION);

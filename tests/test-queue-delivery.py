@@ -1,0 +1,327 @@
+"""`ferry queue` against a real SMTP server (aiosmtpd with STARTTLS and
+AUTH): what the server receives, byte for byte and how many times, how
+4xx, 5xx and dropped connections are recorded and retried, and that
+concurrent or killed flushers never lose a message."""
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+from collections import Counter
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from ferry_env import (EX_DATAERR, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, FERRY,  # noqa: E402
+                       FerryEnv, make_message, wire_form)
+from smtp_server import SmtpServer  # noqa: E402
+
+
+def message_ids(received):
+    ids = []
+    for message in received:
+        match = re.search(rb"^Message-ID: (<[^>]+>)", message["data"], re.M | re.I)
+        ids.append(match.group(1).decode() if match else None)
+    return ids
+
+
+class DeliveryTest(unittest.TestCase):
+    server_options = {}
+
+    def setUp(self):
+        self.env = FerryEnv()
+        self.server = SmtpServer(self.env.path("smtp"), **self.server_options)
+        self.env.smtp_config(self.server)
+
+    def tearDown(self):
+        self.server.stop()
+        self.env.cleanup()
+
+    def start_server(self, **options):
+        self.server.stop()
+        self.server = SmtpServer(self.env.path(f"smtp-{time.monotonic_ns()}"), **options)
+        self.env.smtp_config(self.server)
+
+    def queue_message(self, n=0, recipients=("bob@example.org",), **kwargs):
+        message = make_message(n, **kwargs)
+        result = self.env.sendmail("-oi", "-f", "me@example.org", "--", *recipients, input=message)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return message
+
+    def flush(self, *ids):
+        return self.env.ferry("queue", "flush", *ids)
+
+    def entry(self, index=0):
+        return self.env.queue()[index]
+
+
+class AcceptTest(DeliveryTest):
+    def test_delivered_byte_for_byte(self):
+        message = self.queue_message(
+            1, recipients=("bob@example.org", "hidden@example.org"),
+            extra_headers="Bcc: Hidden <hidden@example.org>,\n  another@example.org\n",
+            body="Dear Bob,\n.\n..leading dots\nGrüße\n\nlast line\n")
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_OK, result.stderr)
+        self.assertIn(b"1 sent, 0 deferred, 0 failed", result.stdout)
+
+        received = self.server.received()
+        self.assertEqual(len(received), 1)
+        self.assertEqual(received[0]["mail_from"], "me@example.org")
+        self.assertEqual(received[0]["rcpt_tos"], ["bob@example.org", "hidden@example.org"])
+        self.assertEqual(received[0]["data"], wire_form(message))
+        self.assertNotIn(b"hidden@example.org", received[0]["data"])
+        self.assertEqual([user for mechanism, user in self.server.auth_seen()], ["ferry"])
+
+        entry = self.entry()
+        self.assertEqual(entry["state"], "sent")
+        self.assertEqual(entry["attempts"], 1)
+        self.assertTrue(entry["sent_at"])
+        self.assertTrue(entry["last_reply"].startswith("250") or "250" in entry["last_reply"])
+
+        # Sent means sent: another flush sends nothing.
+        again = self.flush()
+        self.assertEqual(again.returncode, EX_OK)
+        self.assertIn(b"Nothing to send", again.stdout)
+        self.assertEqual(len(self.server.received()), 1)
+
+    def test_list_and_show(self):
+        self.queue_message(2, subject="=?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=")
+        listing = self.env.ferry("queue", "list")
+        self.assertEqual(listing.returncode, 0)
+        text = listing.stdout.decode()
+        self.assertIn("personal", text)
+        self.assertIn("queued", text)
+        self.assertIn("me@example.org -> bob@example.org", text)
+        self.assertIn("Subject: Grüße aus Köln", text)
+
+        entry = self.entry()
+        self.assertEqual(entry["subject"], "Grüße aus Köln")
+        show = self.env.ferry("queue", "show", entry["id"][:5])
+        self.assertEqual(show.returncode, 0, show.stderr)
+        self.assertIn(f"Id:           {entry['id']}".encode(), show.stdout)
+        self.assertIn(b"Message-ID: <test-2-", show.stdout)
+
+        missing = self.env.ferry("queue", "show", "ffffffffffff")
+        self.assertEqual(missing.returncode, EX_DATAERR)
+        self.assertIn(b"No queued message with id ffffffffffff", missing.stderr)
+        hostile = self.env.ferry("queue", "show", "../../etc")
+        self.assertEqual(hostile.returncode, EX_DATAERR)
+
+    def test_remove(self):
+        self.queue_message(3)
+        self.queue_message(4)
+        first, second = self.env.queue()
+        result = self.env.ferry("queue", "remove", "--yes", first["id"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([e["id"] for e in self.env.queue()], [second["id"]])
+        self.assertEqual(self.env.leftovers(), [])
+        self.flush()
+        self.assertEqual(message_ids(self.server.received()),
+                         [f"<test-4-{os.getpid()}@example.org>"])
+
+    def test_prune_sent(self):
+        self.queue_message(5)
+        self.flush()
+        entry = self.entry()
+        envelope = os.path.join(self.env.outbox, "queue", entry["id"], "envelope")
+        text = open(envelope).read()
+        text = re.sub(r"sent-at=.*", "sent-at=2020-01-01T00:00:00Z", text)
+        open(envelope, "w").write(text)
+        self.flush()
+        self.assertEqual(self.env.queue(), [])
+
+    def test_password_never_leaks(self):
+        password = self.server.auth[1]
+        self.queue_message(6)
+        flusher = subprocess.Popen([FERRY, "queue", "flush"], env=self.env.env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        seen_in_cmdline = False
+        while flusher.poll() is None:
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            seen_in_cmdline |= password.encode() in f.read()
+                    except OSError:
+                        pass
+        out, err = flusher.communicate()
+        self.assertEqual(flusher.returncode, 0, err)
+        self.assertFalse(seen_in_cmdline)
+        self.assertNotIn(password.encode(), out + err)
+        for root, dirs, files in os.walk(os.path.join(self.env.home, ".local")):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    self.assertNotIn(password.encode(), f.read(), name)
+
+
+class TemporaryFailureTest(DeliveryTest):
+    server_options = {"data_replies": ["451 4.3.0 Try again later"]}
+
+    def test_deferred_then_sent(self):
+        self.queue_message(10)
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_TEMPFAIL, result.stderr)
+        entry = self.entry()
+        self.assertEqual(entry["state"], "queued")
+        self.assertEqual(entry["attempts"], 1)
+        self.assertIn("451 4.3.0 Try again later", entry["last_reply"])
+        self.assertIsNotNone(entry["next_attempt"])
+        self.assertEqual(self.server.received(), [])
+
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_OK, result.stdout + result.stderr)
+        self.assertEqual(self.entry()["state"], "sent")
+        self.assertEqual(self.entry()["attempts"], 2)
+        self.assertEqual(len(self.server.received()), 1)
+        self.assertEqual(self.server.transactions(), 2)
+
+
+class BackoffTest(DeliveryTest):
+    def test_backoff_follows_retry_intervals(self):
+        self.start_server(data_replies=["421 4.7.0 Busy"] * 3)
+        with open(self.env.config_path) as f:
+            text = f.read()
+        self.env.write_config(text.replace("[general]\n", "[general]\nretry-intervals = 2;7\n"))
+        self.queue_message(11)
+        for attempt, minutes in ((1, 2), (2, 7), (3, 7)):
+            before = time.time()
+            self.flush()
+            entry = self.entry()
+            self.assertEqual(entry["attempts"], attempt)
+            next_attempt = time.mktime(time.strptime(entry["next_attempt"], "%Y-%m-%dT%H:%M:%SZ")) \
+                - time.timezone
+            self.assertAlmostEqual(next_attempt - before, minutes * 60, delta=5)
+
+
+class PermanentFailureTest(DeliveryTest):
+    server_options = {"data_replies": ["554 5.7.1 Message rejected as spam"]}
+
+    def test_failed_kept_and_not_retried(self):
+        self.queue_message(20)
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stderr)
+        self.assertIn(b"554 5.7.1 Message rejected as spam", result.stdout)
+        entry = self.entry()
+        self.assertEqual(entry["state"], "failed")
+        self.assertIn("554 5.7.1", entry["last_reply"])
+
+        # Never retried silently.
+        self.assertEqual(self.flush().returncode, EX_OK)
+        self.assertEqual(self.server.transactions(), 1)
+
+        # Only when the user says so; the server now accepts.
+        result = self.env.ferry("queue", "retry", entry["id"])
+        self.assertEqual(result.returncode, EX_OK, result.stdout + result.stderr)
+        self.assertEqual(self.entry()["state"], "sent")
+        self.assertEqual(len(self.server.received()), 1)
+
+
+class OneRecipientRefusedTest(DeliveryTest):
+    server_options = {"rcpt_replies": {"nobody@example.org": "550 5.1.1 No such user"}}
+
+    def test_partial(self):
+        message = self.queue_message(30, recipients=("bob@example.org", "nobody@example.org"))
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_UNAVAILABLE)
+        received = self.server.received()
+        self.assertEqual(len(received), 1)
+        self.assertEqual(received[0]["rcpt_tos"], ["bob@example.org"])
+        self.assertEqual(received[0]["data"], wire_form(message))
+        entry = self.entry()
+        self.assertEqual(entry["state"], "failed")
+        states = {r["address"]: (r["state"], r["reply"]) for r in entry["recipients"]}
+        self.assertEqual(states["bob@example.org"][0], "sent")
+        self.assertEqual(states["nobody@example.org"][0], "failed")
+        self.assertIn("550 5.1.1 No such user", states["nobody@example.org"][1])
+
+        # A retry goes to the refused recipient only, never to bob again:
+        # nobody is refused again, so nothing more is received.
+        result = self.env.ferry("queue", "retry", "--all")
+        self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stdout + result.stderr)
+        self.assertEqual(len(self.server.received()), 1)
+        states = {r["address"]: r["state"] for r in self.entry()["recipients"]}
+        self.assertEqual(states, {"bob@example.org": "sent", "nobody@example.org": "failed"})
+        self.assertEqual(self.entry()["attempts"], 2)
+
+
+class DroppedConnectionTest(DeliveryTest):
+    server_options = {"drop_in_data": 1}
+
+    def test_drop_in_data(self):
+        message = self.queue_message(40, body="z" * 200000 + "\n")
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_TEMPFAIL, result.stdout + result.stderr)
+        self.assertEqual(self.entry()["state"], "queued")
+        self.assertEqual(self.server.received(), [])
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_OK, result.stdout + result.stderr)
+        self.assertEqual([m["data"] for m in self.server.received()], [wire_form(message)])
+
+
+class StartTlsRequiredTest(DeliveryTest):
+    server_options = {"tls": "none"}
+
+    def test_never_sent_in_clear(self):
+        self.queue_message(50)
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_TEMPFAIL)
+        self.assertEqual(self.server.transactions(), 0)
+        self.assertEqual(self.server.auth_seen(), [])
+        self.assertIn("TLS", self.entry()["last_reply"].upper())
+
+
+class ConcurrencyTest(DeliveryTest):
+    def queue_many(self, count):
+        self.env.write_config(open(self.env.config_path).read())
+        for n in range(count):
+            self.queue_message(n)
+
+    def test_two_flushers(self):
+        self.queue_many(200)
+        a = subprocess.Popen([FERRY, "queue", "flush"], env=self.env.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        b = subprocess.Popen([FERRY, "queue", "flush"], env=self.env.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        a.communicate(timeout=300)
+        b.communicate(timeout=300)
+        ids = message_ids(self.server.received())
+        counts = Counter(ids)
+        self.assertEqual(len(counts), 200, "every message delivered")
+        self.assertEqual(max(counts.values()), 1, "no message delivered twice")
+        self.assertTrue(all(e["state"] == "sent" for e in self.env.queue()))
+
+    def test_sigkill_flusher(self):
+        count = 60
+        self.queue_many(count)
+        rng = random.Random(2026)
+        kills = 0
+        for round_number in range(40):
+            flusher = subprocess.Popen([FERRY, "queue", "flush"], env=self.env.env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.0, 0.15))
+            if flusher.poll() is None:
+                flusher.send_signal(signal.SIGKILL)
+                kills += 1
+            flusher.wait()
+        final = self.flush()
+        self.assertIn(final.returncode, (EX_OK,), final.stdout + final.stderr)
+
+        counts = Counter(message_ids(self.server.received()))
+        expected = {f"<test-{n}-{os.getpid()}@example.org>" for n in range(count)}
+        self.assertEqual(set(counts), expected, "no message lost")
+        duplicates = sum(c - 1 for c in counts.values())
+        # Each kill can land in the one window (the server accepted, the
+        # record was not yet written) at most once.
+        self.assertLessEqual(duplicates, kills)
+        queue = self.env.queue()
+        self.assertEqual(len(queue), count)
+        self.assertTrue(all(e["state"] == "sent" for e in queue))
+        self.assertGreater(kills, 10)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
