@@ -114,7 +114,8 @@ class AcceptTest(DeliveryTest):
     def test_remove(self):
         self.queue_message(3)
         self.queue_message(4)
-        first, second = self.env.queue()
+        by_subject = {e["subject"]: e for e in self.env.queue()}
+        first, second = by_subject["Test message 3"], by_subject["Test message 4"]
         result = self.env.ferry("queue", "remove", "--yes", first["id"])
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual([e["id"] for e in self.env.queue()], [second["id"]])
@@ -123,14 +124,37 @@ class AcceptTest(DeliveryTest):
         self.assertEqual(message_ids(self.server.received()),
                          [f"<test-4-{os.getpid()}@example.org>"])
 
+    def test_remove_asks_on_a_tty(self):
+        import pty
+        self.queue_message(7)
+        entry_id = self.entry()["id"]
+        for answer, kept in ((b"n\n", True), (b"y\n", False)):
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execve(FERRY, [FERRY, "queue", "remove", entry_id], self.env.env)
+            output = b""
+            while b"[y/N]" not in output:
+                output += os.read(fd, 1024)
+            self.assertIn(b"Test message 7", output)
+            os.write(fd, answer)
+            try:
+                while os.read(fd, 1024):
+                    pass
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
+            os.close(fd)
+            self.assertEqual(bool(self.env.queue()), kept)
+
     def test_prune_sent(self):
         self.queue_message(5)
         self.flush()
         entry = self.entry()
         envelope = os.path.join(self.env.outbox, "queue", entry["id"], "envelope")
-        text = open(envelope).read()
-        text = re.sub(r"sent-at=.*", "sent-at=2020-01-01T00:00:00Z", text)
-        open(envelope, "w").write(text)
+        with open(envelope) as f:
+            text = f.read()
+        with open(envelope, "w") as f:
+            f.write(re.sub(r"sent-at=.*", "sent-at=2020-01-01T00:00:00Z", text))
         self.flush()
         self.assertEqual(self.env.queue(), [])
 
@@ -252,7 +276,7 @@ class DroppedConnectionTest(DeliveryTest):
     server_options = {"drop_in_data": 1}
 
     def test_drop_in_data(self):
-        message = self.queue_message(40, body="z" * 200000 + "\n")
+        message = self.queue_message(40, body=("z" * 76 + "\n") * 3000)
         result = self.flush()
         self.assertEqual(result.returncode, EX_TEMPFAIL, result.stdout + result.stderr)
         self.assertEqual(self.entry()["state"], "queued")
@@ -276,7 +300,6 @@ class StartTlsRequiredTest(DeliveryTest):
 
 class ConcurrencyTest(DeliveryTest):
     def queue_many(self, count):
-        self.env.write_config(open(self.env.config_path).read())
         for n in range(count):
             self.queue_message(n)
 
@@ -286,8 +309,10 @@ class ConcurrencyTest(DeliveryTest):
                              stderr=subprocess.PIPE)
         b = subprocess.Popen([FERRY, "queue", "flush"], env=self.env.env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
-        a.communicate(timeout=300)
-        b.communicate(timeout=300)
+        outputs = [a.communicate(timeout=300)[0], b.communicate(timeout=300)[0]]
+        sent = [int(re.search(rb"(\d+) sent", out).group(1)) for out in outputs]
+        self.assertEqual(sum(sent), 200, outputs)
+        self.assertTrue(all(n > 0 for n in sent), f"both flushers delivered: {sent}")
         ids = message_ids(self.server.received())
         counts = Counter(ids)
         self.assertEqual(len(counts), 200, "every message delivered")

@@ -148,7 +148,7 @@ class SendmailTest(unittest.TestCase):
             ("not a header", ["-oi", "bob@example.org"], b"Hello Bob,\n\nhow are you?\n", EX_DATAERR,
              b"malformed"),
             ("over the limit", ["-oi", "bob@example.org"], make_message(10, body="x" * 70000 + "\n"),
-             EX_DATAERR, b"larger than the limit of 64.0 KiB (max-message-size)"),
+             EX_DATAERR, b"larger than the limit of 64 KiB (max-message-size)"),
             ("unknown account", ["-a", "nosuch", "-oi", "bob@example.org"], make_message(11),
              EX_NOUSER, b"No account \xe2\x80\x9cnosuch\xe2\x80\x9d"),
             ("unknown option", ["-Z", "bob@example.org"], make_message(12), EX_USAGE,
@@ -199,27 +199,31 @@ class SendmailTest(unittest.TestCase):
 
     def test_full_disk(self):
         data = self.env.data_home
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", data],
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", data],
                           capture_output=True).returncode != 0:
             self.skipTest("cannot mount a small tmpfs here (needs root)")
         try:
-            # The first message fits; a large one then fills the disk.
             first = self.env.sendmail("-oi", "bob@example.org", input=make_message(19))
             self.assertEqual(first.returncode, 0, first.stderr)
-            big = make_message(20, body=("y" * 1000 + "\n") * 60)
-            # Fill the disk leaving less than the message needs.
+            # Fill the disk to the last block.
             filler = os.path.join(data, "filler")
-            subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k", "count=48"],
-                           capture_output=True)
+            subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True)
+            big = make_message(20, body=("y" * 1000 + "\n") * 20)
             result = self.env.sendmail("-oi", "bob@example.org", input=big)
             self.assertEqual(result.returncode, EX_TEMPFAIL, result.stderr)
             self.assertIn(b"No space left on device", result.stderr)
             self.assertIn(b"NOT queued", result.stderr)
+            self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
             self.assertEqual(len(self.env.entry_dirs()), 1)
             self.assertEqual(self.env.leftovers(), [])
             # The message that was acknowledged is intact.
             entry = self.only_entry()
             self.assertEqual(self.env.queued_message(entry["id"]), make_message(19))
+            # With room again, the same message queues.
+            os.unlink(filler)
+            again = self.env.sendmail("-oi", "bob@example.org", input=big)
+            self.assertEqual(again.returncode, 0, again.stderr)
+            self.assertEqual(len(self.env.entry_dirs()), 2)
         finally:
             subprocess.run(["umount", "-l", data], capture_output=True)
 
@@ -265,7 +269,8 @@ class WakeTest(unittest.TestCase):
         self.assertLess(elapsed, 2.0, "ferry-sendmail must not wait for delivery")
         self.assertTrue(wait_until(lambda: len(self.server.received()) == 1), "not delivered")
         self.assertTrue(wait_until(lambda: self.env.queue()[0]["state"] == "sent"))
-        log = open(os.path.join(self.env.state_home, "ferry", "outbox.log")).read()
+        with open(os.path.join(self.env.state_home, "ferry", "outbox.log")) as f:
+            log = f.read()
         self.assertIn("sent to bob@example.org", log)
 
     def test_never(self):

@@ -180,6 +180,17 @@ parse_arguments (Options *o, int argc, char **argv)
   return EX_OK;
 }
 
+/* The limit as the user wrote it: 50 MiB, not 52.4 MB. */
+static char *
+format_limit (guint64 bytes)
+{
+  if (bytes % (1024 * 1024) == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " MiB", bytes / (1024 * 1024));
+  if (bytes % 1024 == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " KiB", bytes / 1024);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", bytes);
+}
+
 /* Reads the message. Without -i, a line holding a single dot ends it, as
  * sendmail does. The limit is enforced while reading, so a huge input
  * never fills memory. */
@@ -197,7 +208,7 @@ read_message (Options *o, guint64 limit, GError **error)
         break;
       if ((guint64) data->len + (guint64) n > limit)
         {
-          g_autofree char *size = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
+          g_autofree char *size = format_limit (limit);
           g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
                        "The message is larger than the limit of %s (max-message-size); "
                        "nothing was queued",

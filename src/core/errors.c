@@ -22,6 +22,9 @@ exit_code_for_io_error (int code)
         return EX_TEMPFAIL;
       case G_IO_ERROR_PERMISSION_DENIED:
       case G_IO_ERROR_READ_ONLY:
+      case G_IO_ERROR_NOT_DIRECTORY:
+      case G_IO_ERROR_IS_DIRECTORY:
+      case G_IO_ERROR_EXISTS:
         return EX_CANTCREAT;
       case G_IO_ERROR_NOT_FOUND:
         return EX_NOINPUT;

@@ -229,6 +229,19 @@ ferry_outbox_headers_free (FerryOutboxHeaders *headers)
   g_free (headers);
 }
 
+/* User input echoed in an error message stays on one line: control
+ * characters become "?". */
+static char *
+printable (const char *text)
+{
+  char *copy = g_strdup (text);
+
+  for (char *c = copy; *c != '\0'; c++)
+    if ((guchar) *c < 32 || *c == 127)
+      *c = '?';
+  return copy;
+}
+
 /* Anything that could end or split an SMTP command line (RFC 5321 §4.1.2)
  * must never reach MAIL FROM or RCPT TO. */
 static gboolean
@@ -314,7 +327,8 @@ ferry_outbox_message_add_recipients (const char *text, GPtrArray *recipients, GE
     }
   if (mailboxes->len == 0)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "“%s” is not a mail address", text);
+      g_autofree char *shown = printable (text);
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "“%s” is not a mail address", shown);
       return FALSE;
     }
 
@@ -325,8 +339,9 @@ ferry_outbox_message_add_recipients (const char *text, GPtrArray *recipients, GE
 
       if (strchr (address, '@') == NULL || !is_safe_for_smtp (address))
         {
+          g_autofree char *shown = printable (address);
           g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
-                       "“%s” is not a full mail address such as user@example.org", address);
+                       "“%s” is not a full mail address such as user@example.org", shown);
           return FALSE;
         }
       for (guint j = 0; j < recipients->len && !seen; j++)
