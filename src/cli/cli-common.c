@@ -75,10 +75,15 @@ ferry_cli_format_age (gint64 seconds)
   return g_strdup_printf ("%" G_GINT64_FORMAT "d", seconds / 86400);
 }
 
+/* Sizes as a column of a listing shows them: 812B, 14K, 2.3M. */
 char *
 ferry_cli_format_size (guint64 bytes)
 {
-  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  if (bytes < 1024)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "B", bytes);
+  if (bytes < 1024 * 1024)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "K", (bytes + 1023) / 1024);
+  return g_strdup_printf ("%.1fM", (double) bytes / (1024.0 * 1024.0));
 }
 
 /**

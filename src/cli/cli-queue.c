@@ -82,15 +82,15 @@ print_entry_line (FerryOutboxEntry *entry, gint64 now)
   g_autofree char *size = ferry_cli_format_size (entry->size);
   g_autofree char *to = recipients_text (entry);
 
-  printf ("%-12s %5s %-12s %-7s %5u %9s  %s -> %s\n", entry->id, age, or_dash (entry->account),
+  printf ("%-12s %5s %-12s %-7s %5u %6s  %s -> %s\n", entry->id, age, or_dash (entry->account),
           shown_state (entry), entry->attempts, size, or_dash (entry->sender), to);
-  printf ("%31s Subject: %s\n", "", or_dash (entry->subject));
+  printf ("%12s Subject: %s\n", "", or_dash (entry->subject));
   if (entry->last_reply != NULL)
-    printf ("%31s Last reply: %s\n", "", entry->last_reply);
+    printf ("%12s Last reply: %s\n", "", entry->last_reply);
   if (entry->state == FERRY_OUTBOX_STATE_QUEUED && entry->attempts > 0)
     {
       g_autofree char *next = format_time (entry->next_attempt);
-      printf ("%31s Next attempt: %s\n", "", next);
+      printf ("%12s Next attempt: %s\n", "", next);
     }
 }
 
@@ -210,7 +210,7 @@ queue_list (FerryCli *cli, FerryOutboxSpool *spool, int argc, char **argv)
       return EX_OK;
     }
 
-  printf ("%-12s %5s %-12s %-7s %5s %9s  %s\n", "ID", "AGE", "ACCOUNT", "STATE", "TRIES", "SIZE",
+  printf ("%-12s %5s %-12s %-7s %5s %6s  %s\n", "ID", "AGE", "ACCOUNT", "STATE", "TRIES", "SIZE",
           "SENDER -> RECIPIENTS");
   for (guint i = 0; i < entries->len; i++)
     print_entry_line (g_ptr_array_index (entries, i), now);

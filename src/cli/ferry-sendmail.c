@@ -191,32 +191,64 @@ format_limit (guint64 bytes)
   return g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", bytes);
 }
 
-/* Reads the message. Without -i, a line holding a single dot ends it, as
- * sendmail does. The limit is enforced while reading, so a huge input
- * never fills memory. */
-static GBytes *
-read_message (Options *o, guint64 limit, GError **error)
+static gboolean
+fail_too_large (guint64 limit, GError **error)
 {
-  g_autoptr (GByteArray) data = g_byte_array_new ();
+  g_autofree char *size = format_limit (limit);
+
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+               "The message is larger than the limit of %s (max-message-size); "
+               "nothing was queued",
+               size);
+  return FALSE;
+}
+
+/* sendmail's default: a line holding a single dot ends the message. Read
+ * line by line so that nothing after that line is waited for. */
+static gboolean
+read_until_dot (GByteArray *data, guint64 limit, GError **error)
+{
   g_autofree char *line = NULL;
   size_t capacity = 0;
   ssize_t n;
 
   while ((n = getline (&line, &capacity, stdin)) > 0)
     {
-      if (o->dot_ends_message && (strcmp (line, ".\n") == 0 || strcmp (line, ".\r\n") == 0))
+      if (strcmp (line, ".\n") == 0 || strcmp (line, ".\r\n") == 0)
         break;
       if ((guint64) data->len + (guint64) n > limit)
-        {
-          g_autofree char *size = format_limit (limit);
-          g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
-                       "The message is larger than the limit of %s (max-message-size); "
-                       "nothing was queued",
-                       size);
-          return NULL;
-        }
+        return fail_too_large (limit, error);
       g_byte_array_append (data, (const guint8 *) line, (guint) n);
     }
+  return TRUE;
+}
+
+/* With -i, as mutt and git send-email call it: everything up to EOF. */
+static gboolean
+read_to_end (GByteArray *data, guint64 limit, GError **error)
+{
+  guint8 block[64 * 1024];
+  size_t n;
+
+  while ((n = fread (block, 1, sizeof block, stdin)) > 0)
+    {
+      if ((guint64) data->len + (guint64) n > limit)
+        return fail_too_large (limit, error);
+      g_byte_array_append (data, block, (guint) n);
+    }
+  return TRUE;
+}
+
+/* Reads the message, enforcing the limit while reading so that a huge
+ * input never fills memory. */
+static GBytes *
+read_message (Options *o, guint64 limit, GError **error)
+{
+  g_autoptr (GByteArray) data = g_byte_array_new ();
+
+  if (!(o->dot_ends_message ? read_until_dot (data, limit, error)
+                            : read_to_end (data, limit, error)))
+    return NULL;
 
   if (ferror (stdin))
     {

@@ -126,18 +126,18 @@ display_addresses (InternetAddressList *list)
   return internet_address_list_to_string (list, NULL, FALSE);
 }
 
+/* Only the header is handed to GMime: the body is not ours to read, and
+ * parsing a large MIME body would cost time the mail reader waits for. */
 static GMimeMessage *
-parse_with_gmime (GBytes *message)
+parse_with_gmime (const char *header, gsize len)
 {
   GMimeStream *stream;
   GMimeParser *parser;
   GMimeMessage *parsed;
-  gsize len;
-  const guint8 *data = g_bytes_get_data (message, &len);
 
   /* GMime 3.2 defines no autoptr cleanups, hence the manual unrefs. */
   ensure_gmime ();
-  stream = g_mime_stream_mem_new_with_buffer ((const char *) data, len);
+  stream = g_mime_stream_mem_new_with_buffer (header, len);
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
   parsed = g_mime_parser_construct_message (parser, NULL);
@@ -164,7 +164,7 @@ ferry_outbox_message_parse (GBytes *message, GError **error)
   g_autoptr (GObject) parsed = NULL;
   InternetAddressList *from;
   const char *subject;
-  gsize len;
+  gsize len, header_len;
   const char *data;
 
   g_return_val_if_fail (message != NULL, NULL);
@@ -181,10 +181,11 @@ ferry_outbox_message_parse (GBytes *message, GError **error)
                    "The message contains NUL bytes, which mail cannot carry; is it binary data?");
       return NULL;
     }
-  if (header_length (data, len, error) == 0)
+  header_len = header_length (data, len, error);
+  if (header_len == 0)
     return NULL;
 
-  parsed = G_OBJECT (parse_with_gmime (message));
+  parsed = G_OBJECT (parse_with_gmime (data, header_len));
   if (parsed == NULL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "The message header cannot be parsed");
