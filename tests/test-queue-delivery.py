@@ -182,6 +182,35 @@ class AcceptTest(DeliveryTest):
                     self.assertNotIn(password.encode(), f.read(), name)
 
 
+class OAuth2Test(DeliveryTest):
+    def test_xoauth2_token_command(self):
+        user, token = self.server.auth
+        token_file = self.env.write_file("token", token + "\n")
+        with open(self.env.config_path) as f:
+            text = f.read()
+        text = re.sub(r"password-command = .*", f"oauth2-token-command = cat {token_file}", text)
+        self.env.write_config(text)
+        message = self.queue_message(8)
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_OK, result.stdout + result.stderr)
+        self.assertEqual(self.server.auth_seen(), [("XOAUTH2", user)])
+        self.assertEqual([m["data"] for m in self.server.received()], [wire_form(message)])
+
+    def test_refused_token(self):
+        token_file = self.env.write_file("token", "expired-token\n")
+        with open(self.env.config_path) as f:
+            text = f.read()
+        text = re.sub(r"password-command = .*", f"oauth2-token-command = cat {token_file}", text)
+        self.env.write_config(text)
+        self.queue_message(9)
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_UNAVAILABLE, result.stdout + result.stderr)
+        entry = self.entry()
+        self.assertEqual(entry["state"], "failed")
+        self.assertNotIn("expired-token", json.dumps(entry))
+        self.assertEqual(self.server.received(), [])
+
+
 class TemporaryFailureTest(DeliveryTest):
     server_options = {"data_replies": ["451 4.3.0 Try again later"]}
 
