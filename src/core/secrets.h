@@ -24,6 +24,7 @@ typedef char FerrySecret;
 void ferry_secret_free (FerrySecret *secret);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerrySecret, ferry_secret_free)
 
+void ferry_secrets_protect_process (void);
 const char *ferry_service_to_string (FerryService service);
 gboolean ferry_service_from_string (const char *name, FerryService *out);
 
