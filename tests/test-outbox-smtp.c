@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "core/paths.h"
 #include "core/errors.h"
 #include "outbox/outbox-smtp.h"
 
@@ -74,23 +75,6 @@ static const ServerScript rcpt_refusing_server = {
 };
 static const ServerScript dropping_server = { .tls = "starttls", .drop_in_data = 1 };
 static const ServerScript slow_server = { .tls = "starttls", .greeting_delay = 5.0 };
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static char *
 server_script_path (void)
@@ -223,7 +207,7 @@ fixture_tear_down (Fixture *f, gconstpointer data)
       g_subprocess_wait (f->server, NULL, NULL);
       g_object_unref (f->server);
     }
-  remove_tree (f->dir);
+  ferry_paths_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->pin);
   g_free (f->account.name);

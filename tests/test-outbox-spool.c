@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include "core/paths.h"
 #include "core/errors.h"
 #include "outbox/outbox-spool.h"
 
@@ -14,23 +15,6 @@ typedef struct
   char *dir;
   FerryOutboxSpool *spool;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
@@ -48,7 +32,7 @@ static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   ferry_outbox_spool_unref (f->spool);
-  remove_tree (f->dir);
+  ferry_paths_remove_tree (f->dir);
   g_free (f->dir);
 }
 

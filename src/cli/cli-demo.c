@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "core/paths.h"
 #include "cli/cli-demo.h"
 
 #define SYSTEM_PYTHON "/usr/bin/python3"
@@ -268,23 +269,6 @@ run_steps (Demo *demo, GError **error)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 finish (Demo *demo, gboolean keep)
 {
   if (keep && isatty (STDIN_FILENO))
@@ -303,7 +287,7 @@ finish (Demo *demo, gboolean keep)
       g_subprocess_wait (demo->smtp_server, NULL, NULL);
       g_object_unref (demo->smtp_server);
     }
-  remove_tree (demo->dir);
+  ferry_paths_remove_tree (demo->dir);
   g_strfreev (demo->env);
   g_free (demo->received);
   g_free (demo->bindir);

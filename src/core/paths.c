@@ -111,3 +111,30 @@ ferry_paths_ensure_private_dir (const char *path, GError **error)
 
   return TRUE;
 }
+
+/**
+ * ferry_paths_remove_tree:
+ * @path: a file or directory Ferry made
+ *
+ * Removes @path and everything under it, as far as it can. A symbolic
+ * link is removed itself, never followed.
+ */
+void
+ferry_paths_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+
+  g_return_if_fail (path != NULL);
+
+  if (g_unlink (path) == 0 || errno != EISDIR)
+    return;
+
+  dir = g_dir_open (path, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      ferry_paths_remove_tree (child);
+    }
+  g_rmdir (path);
+}

@@ -14,5 +14,6 @@ char *ferry_paths_outbox_dir (void);
 char *ferry_paths_state_dir (void);
 char *ferry_paths_expand_home (const char *path);
 gboolean ferry_paths_ensure_private_dir (const char *path, GError **error);
+void ferry_paths_remove_tree (const char *path);
 
 G_END_DECLS

@@ -480,21 +480,6 @@ ferry_outbox_entry_load_message (FerryOutboxEntry *self, GError **error)
 
 /* The spool ---------------------------------------------------------------- */
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_unlink (child) != 0 && errno == EISDIR)
-        remove_tree (child);
-    }
-  g_rmdir (path);
-}
-
 /* Entries left in tmp/ by a process that died before its rename were never
  * acknowledged, so removing them loses nothing a user was told is queued.
  * The age check spares one that another process is writing right now. */
@@ -511,7 +496,7 @@ clean_tmp (FerryOutboxSpool *self)
       GStatBuf st;
 
       if (g_stat (path, &st) == 0 && now - st.st_mtime > STALE_TMP_SECONDS)
-        remove_tree (path);
+        ferry_paths_remove_tree (path);
     }
 }
 
@@ -524,7 +509,7 @@ clean_trash (FerryOutboxSpool *self)
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *path = g_build_filename (self->trash_dir, name, NULL);
-      remove_tree (path);
+      ferry_paths_remove_tree (path);
     }
 }
 
@@ -715,7 +700,7 @@ ferry_outbox_spool_add (FerryOutboxSpool *self,
   if (!write_entry_files (tmp_path, message, envelope, error)
       || !publish_entry (self, tmp_path, final_path, error))
     {
-      remove_tree (tmp_path);
+      ferry_paths_remove_tree (tmp_path);
       return NULL;
     }
 
@@ -874,7 +859,7 @@ ferry_outbox_spool_remove (FerryOutboxSpool *self,
   g_return_val_if_fail (lock != NULL, FALSE);
 
   trash_path = g_build_filename (self->trash_dir, entry->id, NULL);
-  remove_tree (trash_path);
+  ferry_paths_remove_tree (trash_path);
   if (g_rename (entry->path, trash_path) != 0)
     {
       set_errno_error (error, errno, "remove", entry->path);
@@ -882,7 +867,7 @@ ferry_outbox_spool_remove (FerryOutboxSpool *self,
     }
   if (!ferry_durable_fsync_dir (self->queue_dir, error))
     return FALSE;
-  remove_tree (trash_path);
+  ferry_paths_remove_tree (trash_path);
   return TRUE;
 }
 
