@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
 from ferry_env import (EX_CANTCREAT, EX_CONFIG, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL,  # noqa: E402
-                       EX_USAGE, FERRY, FerryEnv, SessionBus, make_message, wait_until)
+                       EX_USAGE, FERRY, FerryEnv, make_message, wait_until)
+from desktop_session import SessionBus  # noqa: E402
 from smtp_server import SmtpServer  # noqa: E402
 
 CONFIG = """[general]
@@ -285,10 +286,10 @@ class WakeTest(unittest.TestCase):
         self.env.smtp_config(self.server, general="send-after-queue = engine\n")
         bus = SessionBus(self.env.env)
         try:
-            env = dict(self.env.env, DBUS_SESSION_BUS_ADDRESS=bus.address)
+            env = bus.env
             daemon = self.env.spawn([FERRY, "daemon"], env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT)
-            self.assertTrue(bus.wait_for_name(env, "io.github.ferrymail.Ferry"))
+            self.assertTrue(bus.wait_for_name("io.github.ferrymail.Ferry"))
             result = self.env.sendmail("-oi", "-v", "bob@example.org", input=make_message(32),
                                        env=env)
             self.assertEqual(result.returncode, 0, result.stderr)

@@ -70,9 +70,13 @@ run_for_service (const char *command,
     }
   else if (g_str_equal (command, "clear"))
     {
-      if (!ferry_secrets_clear_password (account, service, NULL, &error))
+      gboolean removed = FALSE;
+      if (!ferry_secrets_clear_password (account, service, &removed, NULL, &error))
         return fail (error);
-      printf ("Removed the %s password of account %s from the keyring.\n", name, account->name);
+      if (removed)
+        printf ("Removed the %s password of account %s from the keyring.\n", name, account->name);
+      else
+        printf ("The keyring held no %s password of account %s.\n", name, account->name);
     }
   else
     {
@@ -86,13 +90,26 @@ run_for_service (const char *command,
   return EX_OK;
 }
 
+/* Without a service named, the ones the account uses. */
+static guint
+configured_services (const FerryAccount *account, FerryService services[2])
+{
+  guint n = 0;
+
+  if (account->smtp_host != NULL)
+    services[n++] = FERRY_SERVICE_SMTP;
+  if (account->imap_host != NULL)
+    services[n++] = FERRY_SERVICE_IMAP;
+  return n;
+}
+
 int
 ferry_cli_password (FerryConfig *config, int argc, char **argv)
 {
   g_autoptr (FerrySecret) password = NULL;
   const FerryAccount *account;
-  FerryService services[2] = { FERRY_SERVICE_SMTP, FERRY_SERVICE_IMAP };
-  guint n_services = 2;
+  FerryService services[2];
+  guint n_services = 0;
   int status = EX_OK;
 
   if (argc < 2 || argc > 3
@@ -117,6 +134,18 @@ ferry_cli_password (FerryConfig *config, int argc, char **argv)
         }
       n_services = 1;
     }
+  else
+    n_services = configured_services (account, services);
+  if (n_services == 0)
+    {
+      fprintf (stderr, "ferry: account %s has neither smtp-host nor imap-host\n", account->name);
+      return EX_CONFIG;
+    }
+  if (account->password_command != NULL && !g_str_equal (argv[0], "check"))
+    fprintf (stderr,
+             "ferry: note: account %s has a password-command, which Ferry uses instead of the "
+             "keyring\n",
+             account->name);
 
   if (g_str_equal (argv[0], "set"))
     {

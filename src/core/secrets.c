@@ -72,33 +72,55 @@ ferry_secrets_run_command (const char *command_line, GCancellable *cancellable, 
   g_auto (GStrv) argv = NULL;
   g_autoptr (GSubprocess) child = NULL;
   g_autoptr (GBytes) out = NULL;
+  g_autoptr (GError) local_error = NULL;
   const char *data;
   gsize len, line;
+  FerrySecret *secret;
 
   g_return_val_if_fail (command_line != NULL, NULL);
 
-  if (!g_shell_parse_argv (command_line, NULL, &argv, error))
-    return NULL;
-  child = g_subprocess_newv ((const char *const *) argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, error);
-  if (child == NULL || !g_subprocess_communicate (child, NULL, cancellable, &out, NULL, error))
+  if (!g_shell_parse_argv (command_line, NULL, &argv, &local_error))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, "Cannot split the command “%s”: %s",
+                   command_line, local_error->message);
+      return NULL;
+    }
+  child = g_subprocess_newv ((const char *const *) argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                             &local_error);
+  if (child == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, "Cannot run the command “%s”: %s",
+                   argv[0], local_error->message);
+      return NULL;
+    }
+  if (!g_subprocess_communicate (child, NULL, cancellable, &out, NULL, error))
     return NULL;
 
   data = g_bytes_get_data (out, &len);
   for (line = 0; line < len && data[line] != '\n' && data[line] != '\r'; line++)
     ;
-  if (!g_subprocess_get_if_exited (child) || g_subprocess_get_exit_status (child) != 0 || line == 0)
+  secret = line > 0 ? g_strndup (data, line) : NULL;
+  explicit_bzero ((char *) data, len);
+
+  if (!g_subprocess_get_successful (child))
     {
-      explicit_bzero ((char *) data, len);
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
-                   "The password command %s failed (exit status %d) or printed nothing", argv[0],
-                   g_subprocess_get_exit_status (child));
+      ferry_secret_free (secret);
+      if (g_subprocess_get_if_exited (child))
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                     "The command “%s” failed with exit status %d; run it in a terminal to see why",
+                     argv[0], g_subprocess_get_exit_status (child));
+      else
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                     "The command “%s” was killed by signal %d", argv[0],
+                     g_subprocess_get_term_sig (child));
       return NULL;
     }
-  {
-    FerrySecret *secret = g_strndup (data, line);
-    explicit_bzero ((char *) data, len);
-    return secret;
-  }
+  if (secret == NULL)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                 "The command “%s” printed nothing on its first line; it must print the "
+                 "secret there",
+                 argv[0]);
+  return secret;
 }
 
 static const char *
@@ -145,13 +167,35 @@ explain_keyring_error (GError **error)
                message);
 }
 
+static GHashTable *
+password_attributes (const FerryAccount *account, FerryService service)
+{
+  return secret_attributes_build (
+      &password_schema, "account", account->name, "service", ferry_service_to_string (service),
+      "host", host_of (account, service), "user", user_of (account, service), NULL);
+}
+
+/* A lookup in a locked collection finds nothing, just as when there is no
+ * item; only a search that includes locked items tells the two apart. */
+static gboolean
+is_stored_but_locked (GHashTable *attributes, GCancellable *cancellable)
+{
+  g_autolist (GObject) items = NULL;
+
+  items = secret_password_searchv_sync (&password_schema, attributes, SECRET_SEARCH_ALL,
+                                        cancellable, NULL);
+  return items != NULL;
+}
+
 FerrySecret *
 ferry_secrets_lookup_password (const FerryAccount *account,
                                FerryService service,
                                GCancellable *cancellable,
                                GError **error)
 {
+  g_autoptr (GHashTable) attributes = NULL;
   g_autoptr (GError) local_error = NULL;
+  const char *name = ferry_service_to_string (service);
   char *found;
   FerrySecret *secret;
 
@@ -162,23 +206,29 @@ ferry_secrets_lookup_password (const FerryAccount *account,
   if (!check_keyring_reachable (error))
     return NULL;
 
-  found = secret_password_lookup_nonpageable_sync (
-      &password_schema, cancellable, &local_error, "account", account->name, "service",
-      ferry_service_to_string (service), "host", host_of (account, service), "user",
-      user_of (account, service), NULL);
+  attributes = password_attributes (account, service);
+  found = secret_password_lookupv_nonpageable_sync (&password_schema, attributes, cancellable,
+                                                    &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       explain_keyring_error (error);
       return NULL;
     }
+  if (found == NULL && is_stored_but_locked (attributes, cancellable))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                   "The keyring that holds the %s password of account “%s” is locked: unlock it "
+                   "(log in to the desktop, or open Passwords and Keys)",
+                   name, account->name);
+      return NULL;
+    }
   if (found == NULL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
-                   "No %s password for account “%s”: run `ferry password set %s %s`, or set "
-                   "password-command in the account",
-                   ferry_service_to_string (service), account->name, account->name,
-                   ferry_service_to_string (service));
+                   "No %s password for account “%s” in the keyring: run `ferry password set %s "
+                   "%s`, or set password-command in the account",
+                   name, account->name, account->name, name);
       return NULL;
     }
   secret = g_strdup (found);
@@ -207,6 +257,7 @@ ferry_secrets_store_password (const FerryAccount *account,
                               GCancellable *cancellable,
                               GError **error)
 {
+  g_autoptr (GHashTable) attributes = NULL;
   g_autofree char *label = NULL;
   gboolean ok;
 
@@ -217,34 +268,51 @@ ferry_secrets_store_password (const FerryAccount *account,
   label = g_strdup_printf ("Ferry: %s password for %s on %s (account %s)",
                            ferry_service_to_string (service), user_of (account, service),
                            host_of (account, service), account->name);
-  ok = secret_password_store_sync (
-      &password_schema, SECRET_COLLECTION_DEFAULT, label, password, cancellable, error, "account",
-      account->name, "service", ferry_service_to_string (service), "host",
-      host_of (account, service), "user", user_of (account, service), NULL);
+  attributes = password_attributes (account, service);
+  ok = secret_password_storev_sync (&password_schema, attributes, SECRET_COLLECTION_DEFAULT, label,
+                                    password, cancellable, error);
   if (!ok)
     explain_keyring_error (error);
   return ok;
 }
 
+/**
+ * ferry_secrets_clear_password:
+ * @account: the account
+ * @service: which of its passwords
+ * @removed: (out) (optional): whether there was one to remove
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Removes every stored @service password of @account, whatever host and
+ * user it was stored for, so none is left behind after a change of server.
+ *
+ * Returns: %FALSE when the keyring could not be reached
+ */
 gboolean
 ferry_secrets_clear_password (const FerryAccount *account,
                               FerryService service,
+                              gboolean *removed,
                               GCancellable *cancellable,
                               GError **error)
 {
   g_autoptr (GError) local_error = NULL;
+  gboolean any;
 
   g_return_val_if_fail (account != NULL, FALSE);
 
   if (!check_keyring_reachable (error))
     return FALSE;
-  secret_password_clear_sync (&password_schema, cancellable, &local_error, "account", account->name,
-                              "service", ferry_service_to_string (service), NULL);
+  any = secret_password_clear_sync (&password_schema, cancellable, &local_error, "account",
+                                    account->name, "service", ferry_service_to_string (service),
+                                    NULL);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       explain_keyring_error (error);
       return FALSE;
     }
+  if (removed != NULL)
+    *removed = any;
   return TRUE;
 }

@@ -41,6 +41,7 @@ gboolean ferry_secrets_store_password (const FerryAccount *account,
                                        GError **error);
 gboolean ferry_secrets_clear_password (const FerryAccount *account,
                                        FerryService service,
+                                       gboolean *removed,
                                        GCancellable *cancellable,
                                        GError **error);
 FerrySecret *
