@@ -91,10 +91,10 @@ test_full (Fixture *f, gconstpointer data)
   g_assert_cmpuint (config->max_message_size, ==, 10 * 1024 * 1024);
   g_assert_cmpuint (config->keep_sent_days, ==, 3);
   g_assert_cmpint (config->send_after_queue, ==, FERRY_SEND_AFTER_QUEUE_BACKGROUND);
-  g_assert_cmpuint (ferry_config_retry_delay_minutes (config, 1), ==, 1);
-  g_assert_cmpuint (ferry_config_retry_delay_minutes (config, 2), ==, 5);
-  g_assert_cmpuint (ferry_config_retry_delay_minutes (config, 3), ==, 15);
-  g_assert_cmpuint (ferry_config_retry_delay_minutes (config, 30), ==, 15);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 1), ==, 1 * 60);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 2), ==, 5 * 60);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 3), ==, 15 * 60);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 30), ==, 15 * 60);
 
   personal = ferry_config_lookup_account (config, "personal");
   g_assert_nonnull (personal);
@@ -122,6 +122,20 @@ test_full (Fixture *f, gconstpointer data)
 }
 
 static void
+test_retry_interval_units (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryConfig) config
+      = load_text (f, "[general]\nretry-intervals = 30s; 5m,2h 168h\n", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 1), ==, 30);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 2), ==, 5 * 60);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 3), ==, 2 * 3600);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 9), ==, 7 * 24 * 3600);
+}
+
+static void
 test_defaults (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -135,7 +149,7 @@ test_defaults (Fixture *f, gconstpointer data)
   g_assert_cmpuint (config->timeout_seconds, ==, 60);
   g_assert_cmpint (config->send_after_queue, ==, FERRY_SEND_AFTER_QUEUE_ENGINE);
   g_assert_cmpuint (config->retry_intervals->len, ==, 6);
-  g_assert_cmpuint (ferry_config_retry_delay_minutes (config, 6), ==, 60);
+  g_assert_cmpuint (ferry_config_retry_delay_seconds (config, 6), ==, 60 * 60);
 
   only = ferry_config_default_account (config, &error);
   g_assert_no_error (error);
@@ -167,6 +181,9 @@ test_errors (Fixture *f, gconstpointer data)
                        "default-account: no [account b]");
   assert_config_error (f, "[general]\nmax-message-size = lots\n", 2, "expected a size such as 50M");
   assert_config_error (f, "[general]\nretry-intervals = 1;x\n", 2, "retry-intervals");
+  assert_config_error (f, "[general]\nretry-intervals = 30s;8d\n", 2, "(30s, 5m, 2h)");
+  assert_config_error (f, "[general]\nretry-intervals = 0s\n", 2, "at most a week");
+  assert_config_error (f, "[general]\nretry-intervals = 169h\n", 2, "at most a week");
   assert_config_error (f, "[account a]\naddresses = Me <me@example.org>\n", 2,
                        "is not a bare mail address");
   assert_config_error (f, "[account a]\n[general]\n[account a]\n", 3, "group appears twice");
@@ -215,6 +232,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add ("/config/full", Fixture, NULL, fixture_set_up, test_full, fixture_tear_down);
+  g_test_add ("/config/retry-interval-units", Fixture, NULL, fixture_set_up,
+              test_retry_interval_units, fixture_tear_down);
   g_test_add ("/config/defaults", Fixture, NULL, fixture_set_up, test_defaults, fixture_tear_down);
   g_test_add ("/config/errors", Fixture, NULL, fixture_set_up, test_errors, fixture_tear_down);
   g_test_add ("/config/no-default", Fixture, NULL, fixture_set_up, test_no_default,

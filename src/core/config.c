@@ -20,12 +20,13 @@
 #include "errors.h"
 #include "paths.h"
 
-#define GENERAL_GROUP     "general"
-#define ACCOUNT_PREFIX    "account "
-#define DEFAULT_MAX_SIZE  (50 * 1024 * 1024)
-#define DEFAULT_KEEP_SENT 7
-#define DEFAULT_TIMEOUT   60
-#define DEFAULT_RETRIES   "1;2;5;10;30;60"
+#define GENERAL_GROUP              "general"
+#define ACCOUNT_PREFIX             "account "
+#define DEFAULT_MAX_SIZE           (50 * 1024 * 1024)
+#define DEFAULT_KEEP_SENT          7
+#define DEFAULT_TIMEOUT            60
+#define DEFAULT_RETRIES            "1;2;5;10;30;60"
+#define MAX_RETRY_INTERVAL_SECONDS (7 * 24 * 3600)
 
 typedef struct
 {
@@ -390,6 +391,27 @@ get_port (Parser *p, const char *group, const char *key, guint16 fallback, guint
   return TRUE;
 }
 
+/* "5" and "5m" are minutes; "30s" and "2h" say their unit. */
+static gboolean
+parse_interval (const char *text, guint *seconds)
+{
+  g_autofree char *digits = g_strdup (text);
+  gsize len = strlen (digits);
+  guint unit = 60;
+  guint64 n;
+
+  if (len > 1 && strchr ("smh", digits[len - 1]) != NULL)
+    {
+      unit = digits[len - 1] == 's' ? 1 : digits[len - 1] == 'm' ? 60 : 3600;
+      digits[len - 1] = '\0';
+    }
+  if (!g_ascii_string_to_unsigned (digits, 10, 1, G_MAXUINT, &n, NULL)
+      || n * unit > MAX_RETRY_INTERVAL_SECONDS)
+    return FALSE;
+  *seconds = (guint) n * unit;
+  return TRUE;
+}
+
 static gboolean
 get_retry_intervals (Parser *p, GArray *intervals)
 {
@@ -398,20 +420,21 @@ get_retry_intervals (Parser *p, GArray *intervals)
 
   for (guint i = 0; parts[i] != NULL; i++)
     {
-      guint64 minutes;
+      guint seconds;
 
       if (*parts[i] == '\0')
         continue;
-      if (!g_ascii_string_to_unsigned (parts[i], 10, 1, 7 * 24 * 60, &minutes, NULL))
+      if (!parse_interval (parts[i], &seconds))
         return parser_fail (p, GENERAL_GROUP, "retry-intervals",
-                            "expected minutes separated by “;” such as 1;2;5;10;30;60, got “%s”",
+                            "expected intervals of at most a week separated by “;”, in minutes "
+                            "or with a unit (30s, 5m, 2h), such as 1;2;5;10;30;60, got “%s”",
                             value);
-      g_array_append_val (intervals, (guint){ minutes });
+      g_array_append_val (intervals, seconds);
     }
 
   if (intervals->len == 0)
     return parser_fail (p, GENERAL_GROUP, "retry-intervals",
-                        "expected at least one interval in minutes");
+                        "expected at least one interval, such as 1;2;5;10;30;60");
   return TRUE;
 }
 
@@ -819,19 +842,19 @@ ferry_config_default_account (FerryConfig *self, GError **error)
 }
 
 /**
- * ferry_config_retry_delay_minutes:
+ * ferry_config_retry_delay_seconds:
  * @self: a #FerryConfig
  * @attempts: how many delivery attempts failed so far (at least 1)
  *
- * Returns: the minutes to wait before the next attempt: `retry-intervals`
+ * Returns: the seconds to wait before the next attempt: `retry-intervals`
  *   in order, its last value repeating.
  */
 guint
-ferry_config_retry_delay_minutes (FerryConfig *self, guint attempts)
+ferry_config_retry_delay_seconds (FerryConfig *self, guint attempts)
 {
   guint index;
 
-  g_return_val_if_fail (self != NULL, 1);
+  g_return_val_if_fail (self != NULL, 60);
 
   index = MIN (attempts > 0 ? attempts - 1 : 0, self->retry_intervals->len - 1);
   return g_array_index (self->retry_intervals, guint, index);

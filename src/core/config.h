@@ -83,7 +83,7 @@ struct _FerryConfig
   FerrySendAfterQueue send_after_queue;
   guint64 max_message_size;
   guint keep_sent_days;
-  GArray *retry_intervals; /* guint minutes; the last one repeats */
+  GArray *retry_intervals; /* guint seconds; the last one repeats */
   guint timeout_seconds;
   GPtrArray *accounts; /* FerryAccount */
 };
@@ -97,7 +97,7 @@ const FerryAccount *ferry_config_lookup_account (FerryConfig *self, const char *
 const FerryAccount *ferry_config_account_for_address (FerryConfig *self, const char *address);
 const FerryAccount *ferry_config_default_account (FerryConfig *self, GError **error);
 char *ferry_config_describe (FerryConfig *self, const FerryAccount *account, const char *key);
-guint ferry_config_retry_delay_minutes (FerryConfig *self, guint attempts);
+guint ferry_config_retry_delay_seconds (FerryConfig *self, guint attempts);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryConfig, ferry_config_unref)
 

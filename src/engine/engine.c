@@ -166,11 +166,10 @@ retry_due (gpointer user_data)
 {
   FerryEngine *self = user_data;
 
+  /* Offline, retries wait for the network, whose return flushes. */
   self->retry_source = 0;
   if (self->online)
     start_flush (self, FALSE);
-  else
-    schedule_retry (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -344,8 +343,6 @@ ferry_engine_start (FerryEngine *self)
   self->prune_source = g_timeout_add_seconds (PRUNE_INTERVAL_SECONDS, prune_due, self);
 
   update_online (self);
-  if (!self->online)
-    schedule_retry (self);
 }
 
 /**

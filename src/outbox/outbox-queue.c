@@ -104,9 +104,9 @@ settle_entry_state (Flush *flush, FerryOutboxEntry *entry)
 
   if (any_queued)
     {
-      guint minutes = ferry_config_retry_delay_minutes (flush->config, entry->attempts);
+      guint delay = ferry_config_retry_delay_seconds (flush->config, entry->attempts);
       entry->state = FERRY_OUTBOX_STATE_QUEUED;
-      entry->next_attempt = flush->now + (gint64) minutes * 60;
+      entry->next_attempt = flush->now + delay;
     }
   else if (any_failed)
     entry->state = FERRY_OUTBOX_STATE_FAILED;
