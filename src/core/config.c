@@ -63,27 +63,38 @@ static const EnumChoice subfolders_choices[] = {
 };
 
 static const char *const general_keys[] = {
-  "default-account",
-  "send-after-queue",
-  "max-message-size",
-  "keep-sent",
-  "retry-intervals",
-  "timeout",
-  NULL,
+  "default-account", "send-after-queue", "max-message-size",      "keep-sent",
+  "retry-intervals", "timeout",          "max-parallel-accounts", NULL,
 };
 
 static const char *const account_keys[] = {
-  "addresses",        "maildir",
-  "imap-host",        "imap-port",
-  "imap-security",    "imap-user",
-  "imap-ca-file",     "imap-tls-fingerprint",
-  "smtp-host",        "smtp-port",
-  "smtp-security",    "smtp-user",
-  "smtp-ca-file",     "smtp-tls-fingerprint",
-  "password-command", "oauth2-token-command",
-  "folders",          "expunge",
-  "create",           "remove",
-  "subfolders",       NULL,
+  "addresses",
+  "maildir",
+  "imap-host",
+  "imap-port",
+  "imap-security",
+  "imap-user",
+  "imap-ca-file",
+  "imap-tls-fingerprint",
+  "smtp-host",
+  "smtp-port",
+  "smtp-security",
+  "smtp-user",
+  "smtp-ca-file",
+  "smtp-tls-fingerprint",
+  "password-command",
+  "oauth2-token-command",
+  "folders",
+  "expunge",
+  "create",
+  "remove",
+  "subfolders",
+  "inbox",
+  "strip-prefix",
+  "folder-map",
+  "max-size",
+  "max-connections",
+  NULL,
 };
 
 typedef struct
@@ -443,7 +454,7 @@ parse_general (Parser *p)
 {
   FerryConfig *self = p->config;
   int send_after_queue;
-  guint64 keep_sent, timeout;
+  guint64 keep_sent, timeout, parallel;
 
   if (!g_key_file_has_group (p->key_file, GENERAL_GROUP))
     return get_retry_intervals (p, self->retry_intervals);
@@ -458,12 +469,14 @@ parse_general (Parser *p)
       || !get_size (p, GENERAL_GROUP, "max-message-size", DEFAULT_MAX_SIZE, &self->max_message_size)
       || !get_uint (p, GENERAL_GROUP, "keep-sent", 0, 3650, DEFAULT_KEEP_SENT, &keep_sent)
       || !get_uint (p, GENERAL_GROUP, "timeout", 1, 3600, DEFAULT_TIMEOUT, &timeout)
+      || !get_uint (p, GENERAL_GROUP, "max-parallel-accounts", 1, 64, 2, &parallel)
       || !get_retry_intervals (p, self->retry_intervals))
     return FALSE;
 
   self->send_after_queue = send_after_queue;
   self->keep_sent_days = (guint) keep_sent;
   self->timeout_seconds = (guint) timeout;
+  self->max_parallel_accounts = (guint) parallel;
   return TRUE;
 }
 
@@ -484,6 +497,9 @@ ferry_account_free (FerryAccount *account)
   g_free (account->password_command);
   g_free (account->oauth2_token_command);
   g_free (account->folders);
+  g_free (account->strip_prefix);
+  g_strfreev (account->folder_map);
+  g_free (account->inbox);
   g_free (account);
 }
 
@@ -579,10 +595,47 @@ parse_servers (Parser *p, const char *group, FerryAccount *a)
          && get_path (p, group, "smtp-ca-file", &a->smtp_ca_file);
 }
 
+/* "server name = local name; ..." as pairs in one list: server, local,
+ * server, local. */
+static gboolean
+get_folder_map (Parser *p, const char *group, FerryAccount *a)
+{
+  g_autofree char *value = get_string (p, group, "folder-map");
+  g_auto (GStrv) items = NULL;
+  g_autoptr (GStrvBuilder) pairs = g_strv_builder_new ();
+
+  if (value == NULL)
+    return TRUE;
+  items = g_strsplit (value, ";", -1);
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      char *equals = strrchr (items[i], '=');
+      g_autofree char *far = NULL;
+
+      if (*g_strstrip (items[i]) == '\0')
+        continue;
+      if (equals == NULL)
+        return parser_fail (p, group, "folder-map",
+                            "expected “server name = local name” pairs separated by “;”, got "
+                            "“%s”",
+                            items[i]);
+      far = g_strstrip (g_strndup (items[i], equals - items[i]));
+      g_strstrip (equals + 1);
+      if (*far == '\0' || equals[1] == '\0')
+        return parser_fail (p, group, "folder-map", "expected “server name = local name”, got “%s”",
+                            items[i]);
+      g_strv_builder_add (pairs, far);
+      g_strv_builder_add (pairs, equals + 1);
+    }
+  a->folder_map = g_strv_builder_end (pairs);
+  return TRUE;
+}
+
 static gboolean
 parse_sync_policy (Parser *p, const char *group, FerryAccount *a)
 {
   int expunge, create, remove, subfolders;
+  guint64 max_connections;
 
   if (!get_enum (p, group, "expunge", side_choices, FERRY_SIDE_BOTH, &expunge)
       || !get_enum (p, group, "create", side_choices, FERRY_SIDE_BOTH, &create)
@@ -598,7 +651,12 @@ parse_sync_policy (Parser *p, const char *group, FerryAccount *a)
   a->folders = get_string (p, group, "folders");
   if (a->folders == NULL)
     a->folders = g_strdup ("*");
-  return get_path (p, group, "maildir", &a->maildir);
+  a->strip_prefix = get_string (p, group, "strip-prefix");
+  if (!get_folder_map (p, group, a) || !get_size (p, group, "max-size", 0, &a->max_size)
+      || !get_uint (p, group, "max-connections", 1, 16, 1, &max_connections))
+    return FALSE;
+  a->max_connections = (guint) max_connections;
+  return get_path (p, group, "maildir", &a->maildir) && get_path (p, group, "inbox", &a->inbox);
 }
 
 static gboolean
@@ -664,6 +722,7 @@ ferry_config_new (const char *path)
   self->max_message_size = DEFAULT_MAX_SIZE;
   self->keep_sent_days = DEFAULT_KEEP_SENT;
   self->timeout_seconds = DEFAULT_TIMEOUT;
+  self->max_parallel_accounts = 2;
   self->retry_intervals = g_array_new (FALSE, FALSE, sizeof (guint));
   self->accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_account_free);
   return self;

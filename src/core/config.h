@@ -66,6 +66,11 @@ typedef struct
   FerrySide create;
   FerrySide remove;
   FerrySubfolders subfolders;
+  char *inbox;        /* where the INBOX's Maildir is; NULL for the layout's default */
+  char *strip_prefix; /* taken off server folder names, as "INBOX." */
+  char **folder_map;  /* server name, local name, server name, ...; or NULL */
+  guint64 max_size;   /* messages larger are not copied; 0 for no limit */
+  guint max_connections;
 } FerryAccount;
 
 typedef struct _FerryConfig FerryConfig;
@@ -85,6 +90,7 @@ struct _FerryConfig
   guint keep_sent_days;
   GArray *retry_intervals; /* guint seconds; the last one repeats */
   guint timeout_seconds;
+  guint max_parallel_accounts;
   GPtrArray *accounts; /* FerryAccount */
 };
 

@@ -1,0 +1,607 @@
+/* sync-state.c: what both sides last agreed on, in SQLite
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "sync/sync-state.h"
+
+#define SCHEMA_VERSION 1
+
+struct _FerrySyncState
+{
+  gatomicrefcount ref_count;
+  char *path;
+  sqlite3 *db;
+  GHashTable *statements; /* SQL text (static) -> sqlite3_stmt */
+};
+
+static const char schema[]
+    = "CREATE TABLE IF NOT EXISTS meta ("
+      "  key TEXT PRIMARY KEY,"
+      "  value TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS folder ("
+      "  id INTEGER PRIMARY KEY,"
+      "  name TEXT NOT NULL UNIQUE,"
+      "  far_validity INTEGER NOT NULL DEFAULT 0,"
+      "  near_validity INTEGER NOT NULL DEFAULT 0,"
+      "  far_highest_modseq INTEGER NOT NULL DEFAULT 0,"
+      "  far_next_uid INTEGER NOT NULL DEFAULT 0);"
+      "CREATE TABLE IF NOT EXISTS message ("
+      "  folder INTEGER NOT NULL REFERENCES folder (id) ON DELETE CASCADE,"
+      "  far_id TEXT,"
+      "  near_id TEXT,"
+      "  flags INTEGER NOT NULL,"
+      "  state INTEGER NOT NULL,"
+      "  message_id TEXT,"
+      "  size INTEGER NOT NULL DEFAULT 0,"
+      "  far_hint INTEGER NOT NULL DEFAULT 0);"
+      "CREATE UNIQUE INDEX IF NOT EXISTS message_far ON message (folder, far_id);"
+      "CREATE UNIQUE INDEX IF NOT EXISTS message_near ON message (folder, near_id);";
+
+static void
+finalize_statement (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static gboolean
+fail (FerrySyncState *self, int code, const char *doing, GError **error)
+{
+  int primary = code & 0xff;
+  FerryError kind = primary == SQLITE_FULL     ? FERRY_ERROR_TEMP_FAIL
+                    : primary == SQLITE_BUSY   ? FERRY_ERROR_BUSY
+                    : primary == SQLITE_LOCKED ? FERRY_ERROR_BUSY
+                                               : FERRY_ERROR_IO;
+
+  g_set_error (error, FERRY_ERROR, kind, _ ("Sync state %s: cannot %s: %s"), self->path, doing,
+               self->db != NULL ? sqlite3_errmsg (self->db) : sqlite3_errstr (code));
+  return FALSE;
+}
+
+static gboolean
+exec (FerrySyncState *self, const char *sql, const char *doing, GError **error)
+{
+  int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
+
+  return rc == SQLITE_OK || fail (self, rc, doing, error);
+}
+
+/* Statements are prepared once and kept: the engine runs the same few
+ * thousands of times in one sync. */
+static sqlite3_stmt *
+statement (FerrySyncState *self, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (self->statements, sql);
+  int rc;
+
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+  rc = sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      fail (self, rc, "prepare a query", error);
+      return NULL;
+    }
+  g_hash_table_insert (self->statements, (gpointer) sql, stmt);
+  return stmt;
+}
+
+static gboolean
+step_done (FerrySyncState *self, sqlite3_stmt *stmt, const char *doing, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  return rc == SQLITE_DONE || fail (self, rc, doing, error);
+}
+
+static void
+bind_text_or_null (sqlite3_stmt *stmt, int index, const char *text)
+{
+  if (text != NULL)
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+static char *
+column_text_or_null (sqlite3_stmt *stmt, int index)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, index);
+
+  return text != NULL ? g_strdup ((const char *) text) : NULL;
+}
+
+static gboolean
+check_version (FerrySyncState *self, GError **error)
+{
+  sqlite3_stmt *stmt = statement (self, "SELECT value FROM meta WHERE key = 'version'", error);
+  gint64 version;
+
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_reset (stmt);
+      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '1')",
+                   "record its version", error);
+    }
+  version = g_ascii_strtoll ((const char *) sqlite3_column_text (stmt, 0), NULL, 10);
+  sqlite3_reset (stmt);
+  if (version != SCHEMA_VERSION)
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
+                        _ ("Sync state %s has version %" G_GINT64_FORMAT
+                           ", which this Ferry (version %d) cannot read; run a newer Ferry"),
+                        self->path, version, SCHEMA_VERSION),
+           FALSE;
+  return TRUE;
+}
+
+/* The file holds which messages exist in the user's folders: 0600 from
+ * its first byte, so it is never readable by others even for an instant. */
+static gboolean
+create_private_file (const char *path, GError **error)
+{
+  int fd = g_open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CANT_CREATE,
+                   _ ("Cannot create the sync state %s: %s"), path, g_strerror (saved));
+      return FALSE;
+    }
+  fchmod (fd, 0600);
+  close (fd);
+  return TRUE;
+}
+
+static gboolean
+configure (FerrySyncState *self, GError **error)
+{
+  /* WAL keeps readers (ferry status, the applet) off the writer's back;
+   * synchronous = FULL makes every commit durable before the engine goes
+   * on to the change it records, which the crash rules rely on. */
+  return exec (self,
+               "PRAGMA journal_mode = WAL;"
+               "PRAGMA synchronous = FULL;"
+               "PRAGMA foreign_keys = ON;"
+               "PRAGMA busy_timeout = 10000;",
+               "configure it", error)
+         && exec (self, schema, "create its tables", error) && check_version (self, error);
+}
+
+/**
+ * ferry_sync_state_open:
+ * @path: the database file; created (mode 0600) when missing
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set.
+ */
+FerrySyncState *
+ferry_sync_state_open (const char *path, GError **error)
+{
+  g_autoptr (FerrySyncState) self = NULL;
+  int rc;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!create_private_file (path, error))
+    return NULL;
+
+  self = g_new0 (FerrySyncState, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->path = g_strdup (path);
+  self->statements
+      = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, finalize_statement);
+  rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      fail (self, rc, "open it", error);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (self->db, TRUE);
+  if (!configure (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+FerrySyncState *
+ferry_sync_state_ref (FerrySyncState *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+ferry_sync_state_unref (FerrySyncState *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_hash_table_destroy (self->statements);
+  if (self->db != NULL)
+    sqlite3_close (self->db);
+  g_free (self->path);
+  g_free (self);
+}
+
+const char *
+ferry_sync_state_get_path (FerrySyncState *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->path;
+}
+
+/**
+ * ferry_sync_state_begin:
+ * @self: a #FerrySyncState
+ * @error: return location for a #GError
+ *
+ * Starts a transaction; it takes the write lock at once, so a second
+ * writer waits here and not in the middle of its work.
+ */
+gboolean
+ferry_sync_state_begin (FerrySyncState *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return exec (self, "BEGIN IMMEDIATE", "start a transaction", error);
+}
+
+gboolean
+ferry_sync_state_commit (FerrySyncState *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return exec (self, "COMMIT", "commit a transaction", error);
+}
+
+void
+ferry_sync_state_rollback (FerrySyncState *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/**
+ * ferry_sync_state_list_folders:
+ * @self: a #FerrySyncState
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type FerrySyncFolderRecord): the
+ *   folder pairs, by name.
+ */
+GPtrArray *
+ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
+{
+  g_autoptr (GPtrArray) folders = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  stmt = statement (self,
+                    "SELECT id, name, far_validity, near_validity, far_highest_modseq, "
+                    "far_next_uid FROM folder ORDER BY name",
+                    error);
+  if (stmt == NULL)
+    return NULL;
+
+  folders = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_sync_folder_record_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      FerrySyncFolderRecord *folder
+          = ferry_sync_folder_record_new ((const char *) sqlite3_column_text (stmt, 1));
+
+      folder->id = sqlite3_column_int64 (stmt, 0);
+      folder->far_validity = (guint32) sqlite3_column_int64 (stmt, 2);
+      folder->near_validity = (guint32) sqlite3_column_int64 (stmt, 3);
+      folder->far_highest_modseq = (guint64) sqlite3_column_int64 (stmt, 4);
+      folder->far_next_uid = (guint32) sqlite3_column_int64 (stmt, 5);
+      g_ptr_array_add (folders, folder);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return fail (self, rc, "read its folders", error), NULL;
+  return g_steal_pointer (&folders);
+}
+
+static void
+bind_folder_values (sqlite3_stmt *stmt, const FerrySyncFolderRecord *folder)
+{
+  sqlite3_bind_text (stmt, 1, folder->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, folder->far_validity);
+  sqlite3_bind_int64 (stmt, 3, folder->near_validity);
+  sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) folder->far_highest_modseq);
+  sqlite3_bind_int64 (stmt, 5, folder->far_next_uid);
+}
+
+/**
+ * ferry_sync_state_add_folder:
+ * @self: a #FerrySyncState
+ * @folder: the new folder pair; its id is filled in
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_sync_state_add_folder (FerrySyncState *self, FerrySyncFolderRecord *folder, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (folder != NULL && folder->name != NULL, FALSE);
+
+  stmt = statement (self,
+                    "INSERT INTO folder (name, far_validity, near_validity, "
+                    "far_highest_modseq, far_next_uid) VALUES (?, ?, ?, ?, ?)",
+                    error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_folder_values (stmt, folder);
+  if (!step_done (self, stmt, "record a folder", error))
+    return FALSE;
+  folder->id = sqlite3_last_insert_rowid (self->db);
+  return TRUE;
+}
+
+gboolean
+ferry_sync_state_update_folder (FerrySyncState *self,
+                                const FerrySyncFolderRecord *folder,
+                                GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (folder != NULL && folder->name != NULL, FALSE);
+
+  stmt = statement (self,
+                    "UPDATE folder SET name = ?, far_validity = ?, near_validity = ?, "
+                    "far_highest_modseq = ?, far_next_uid = ? WHERE id = ?",
+                    error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_folder_values (stmt, folder);
+  sqlite3_bind_int64 (stmt, 6, folder->id);
+  return step_done (self, stmt, "update a folder", error);
+}
+
+/**
+ * ferry_sync_state_remove_folder:
+ * @self: a #FerrySyncState
+ * @folder_id: the folder pair to forget, with all its messages
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_sync_state_remove_folder (FerrySyncState *self, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  stmt = statement (self, "DELETE FROM folder WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  return step_done (self, stmt, "forget a folder", error);
+}
+
+static FerrySyncRecord *
+record_from_row (sqlite3_stmt *stmt)
+{
+  FerrySyncRecord *record = ferry_sync_record_new ();
+
+  record->row = sqlite3_column_int64 (stmt, 0);
+  record->far_id = column_text_or_null (stmt, 1);
+  record->near_id = column_text_or_null (stmt, 2);
+  record->flags = (FerryMailFlags) (sqlite3_column_int64 (stmt, 3) & FERRY_MAIL_FLAGS_ALL);
+  record->state = (FerrySyncRecordState) sqlite3_column_int64 (stmt, 4);
+  record->message_id = column_text_or_null (stmt, 5);
+  record->size = (guint64) sqlite3_column_int64 (stmt, 6);
+  record->far_hint = (guint64) sqlite3_column_int64 (stmt, 7);
+  return record;
+}
+
+/**
+ * ferry_sync_state_list_records:
+ * @self: a #FerrySyncState
+ * @folder_id: a folder pair
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type FerrySyncRecord): the
+ *   folder's message records, in the order they were made.
+ */
+GPtrArray *
+ferry_sync_state_list_records (FerrySyncState *self, gint64 folder_id, GError **error)
+{
+  g_autoptr (GPtrArray) records = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  stmt = statement (self,
+                    "SELECT rowid, far_id, near_id, flags, state, message_id, size, far_hint "
+                    "FROM message WHERE folder = ? ORDER BY rowid",
+                    error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+
+  records = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_sync_record_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (records, record_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return fail (self, rc, "read its messages", error), NULL;
+  return g_steal_pointer (&records);
+}
+
+static void
+bind_record_values (sqlite3_stmt *stmt, const FerrySyncRecord *record)
+{
+  bind_text_or_null (stmt, 1, record->far_id);
+  bind_text_or_null (stmt, 2, record->near_id);
+  sqlite3_bind_int64 (stmt, 3, record->flags);
+  sqlite3_bind_int64 (stmt, 4, record->state);
+  bind_text_or_null (stmt, 5, record->message_id);
+  sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) record->size);
+  sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) record->far_hint);
+}
+
+/**
+ * ferry_sync_state_add_record:
+ * @self: a #FerrySyncState
+ * @folder_id: the folder pair it belongs to
+ * @record: the new record; its row is filled in
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_sync_state_add_record (FerrySyncState *self,
+                             gint64 folder_id,
+                             FerrySyncRecord *record,
+                             GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (record != NULL, FALSE);
+
+  stmt = statement (self,
+                    "INSERT INTO message (far_id, near_id, flags, state, message_id, size, "
+                    "far_hint, folder) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_record_values (stmt, record);
+  sqlite3_bind_int64 (stmt, 8, folder_id);
+  if (!step_done (self, stmt, "record a message", error))
+    return FALSE;
+  record->row = sqlite3_last_insert_rowid (self->db);
+  return TRUE;
+}
+
+gboolean
+ferry_sync_state_update_record (FerrySyncState *self, const FerrySyncRecord *record, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (record != NULL && record->row > 0, FALSE);
+
+  stmt = statement (self,
+                    "UPDATE message SET far_id = ?, near_id = ?, flags = ?, state = ?, "
+                    "message_id = ?, size = ?, far_hint = ? WHERE rowid = ?",
+                    error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_record_values (stmt, record);
+  sqlite3_bind_int64 (stmt, 8, record->row);
+  return step_done (self, stmt, "update a message", error);
+}
+
+gboolean
+ferry_sync_state_remove_record (FerrySyncState *self, gint64 row, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  stmt = statement (self, "DELETE FROM message WHERE rowid = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, row);
+  return step_done (self, stmt, "forget a message", error);
+}
+
+/**
+ * ferry_sync_state_remove_all_records:
+ * @self: a #FerrySyncState
+ * @folder_id: a folder pair
+ * @error: return location for a #GError
+ *
+ * Forgets every message record of a folder pair, as when the server's
+ * folder was replaced (its UIDVALIDITY changed) and the pairs are rebuilt.
+ */
+gboolean
+ferry_sync_state_remove_all_records (FerrySyncState *self, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  stmt = statement (self, "DELETE FROM message WHERE folder = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  return step_done (self, stmt, "forget a folder's messages", error);
+}
+
+FerrySyncRecord *
+ferry_sync_record_new (void)
+{
+  return g_new0 (FerrySyncRecord, 1);
+}
+
+FerrySyncRecord *
+ferry_sync_record_copy (const FerrySyncRecord *record)
+{
+  FerrySyncRecord *copy;
+
+  g_return_val_if_fail (record != NULL, NULL);
+
+  copy = g_memdup2 (record, sizeof *record);
+  copy->far_id = g_strdup (record->far_id);
+  copy->near_id = g_strdup (record->near_id);
+  copy->message_id = g_strdup (record->message_id);
+  return copy;
+}
+
+void
+ferry_sync_record_free (FerrySyncRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->far_id);
+  g_free (record->near_id);
+  g_free (record->message_id);
+  g_free (record);
+}
+
+FerrySyncFolderRecord *
+ferry_sync_folder_record_new (const char *name)
+{
+  FerrySyncFolderRecord *folder = g_new0 (FerrySyncFolderRecord, 1);
+
+  folder->name = g_strdup (name);
+  return folder;
+}
+
+void
+ferry_sync_folder_record_free (FerrySyncFolderRecord *folder)
+{
+  if (folder == NULL)
+    return;
+  g_free (folder->name);
+  g_free (folder);
+}

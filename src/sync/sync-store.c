@@ -1,0 +1,312 @@
+/* sync-store.c: what the sync engine asks of a mail store
+ *
+ * The wrappers check their arguments and mark each change a store made as
+ * one step for the crash-point tests (core/test-hooks.h).
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "build-config.h"
+
+#include "core/test-hooks.h"
+#include "sync/sync-store.h"
+
+/**
+ * ferry_store_init:
+ * @self: the #FerryStore at the start of an implementation's struct
+ * @klass: the implementation's functions
+ * @description: how to name the store to a user ("imap.example.org")
+ */
+void
+ferry_store_init (FerryStore *self, const FerryStoreClass *klass, const char *description)
+{
+  g_return_if_fail (self != NULL && klass != NULL);
+
+  self->klass = klass;
+  g_atomic_ref_count_init (&self->ref_count);
+  self->description = g_strdup (description);
+}
+
+FerryStore *
+ferry_store_ref (FerryStore *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+ferry_store_unref (FerryStore *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->description);
+  self->klass->finalize (self);
+}
+
+const char *
+ferry_store_get_description (FerryStore *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->description;
+}
+
+/**
+ * ferry_store_list_folders:
+ * @self: a #FerryStore
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type FerryStoreFolder): every
+ *   folder of the store.
+ */
+GPtrArray *
+ferry_store_list_folders (FerryStore *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->klass->list_folders (self, error);
+}
+
+gboolean
+ferry_store_create_folder (FerryStore *self, const char *name, GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL, FALSE);
+
+  if (!self->klass->create_folder (self, name, error))
+    return FALSE;
+  ferry_test_hook_step ("create folder");
+  return TRUE;
+}
+
+/**
+ * ferry_store_delete_folder:
+ * @self: a #FerryStore
+ * @name: a folder that holds no messages
+ * @error: return location for a #GError
+ *
+ * Stores refuse to delete a folder that still holds messages.
+ */
+gboolean
+ferry_store_delete_folder (FerryStore *self, const char *name, GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL, FALSE);
+
+  if (!self->klass->delete_folder (self, name, error))
+    return FALSE;
+  ferry_test_hook_step ("delete folder");
+  return TRUE;
+}
+
+gboolean
+ferry_store_select_folder (FerryStore *self,
+                           const char *name,
+                           FerryStoreFolderStatus *status,
+                           GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL && status != NULL, FALSE);
+
+  *status = (FerryStoreFolderStatus){ 0 };
+  return self->klass->select_folder (self, name, status, error);
+}
+
+/**
+ * ferry_store_list_messages:
+ * @self: a #FerryStore with a folder selected
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type FerryStoreMessage): the
+ *   selected folder's messages, without their Message-IDs.
+ */
+GPtrArray *
+ferry_store_list_messages (FerryStore *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->klass->list_messages (self, error);
+}
+
+/**
+ * ferry_store_fetch_message_ids:
+ * @self: a #FerryStore with a folder selected
+ * @messages: (element-type FerryStoreMessage): messages of that folder
+ * @error: return location for a #GError
+ *
+ * Fills in the Message-ID of each of @messages that has one.
+ */
+gboolean
+ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error)
+{
+  g_return_val_if_fail (self != NULL && messages != NULL, FALSE);
+
+  return messages->len == 0 || self->klass->fetch_message_ids (self, messages, error);
+}
+
+/**
+ * ferry_store_fetch:
+ * @self: a #FerryStore with a folder selected
+ * @id: a message of that folder
+ * @fd: where to write the message, exactly as the store holds it
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error)
+{
+  g_return_val_if_fail (self != NULL && id != NULL && fd >= 0, FALSE);
+
+  return self->klass->fetch (self, id, fd, error);
+}
+
+/**
+ * ferry_store_append_begin:
+ * @self: a #FerryStore with a folder selected
+ * @flags: the flags the new message gets
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): where to write the new message; give it to
+ *   ferry_store_append_commit() or ferry_store_append_abort().
+ */
+FerryStoreAppend *
+ferry_store_append_begin (FerryStore *self, FerryMailFlags flags, GError **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->klass->append_begin (self, flags, error);
+}
+
+/**
+ * ferry_store_append_commit:
+ * @self: a #FerryStore
+ * @append: (transfer full): what ferry_store_append_begin() gave
+ * @id: (out) (transfer full) (optional): the new message's id, or %NULL
+ *   when the store cannot tell (an IMAP server without UIDPLUS)
+ * @error: return location for a #GError
+ *
+ * Makes the message part of the folder. It is durable only after
+ * ferry_store_flush().
+ */
+gboolean
+ferry_store_append_commit (FerryStore *self, FerryStoreAppend *append, char **id, GError **error)
+{
+  g_autofree char *new_id = NULL;
+
+  g_return_val_if_fail (self != NULL && append != NULL, FALSE);
+
+  if (!self->klass->append_commit (self, append, &new_id, error))
+    return FALSE;
+  ferry_test_hook_step ("append");
+  if (id != NULL)
+    *id = g_steal_pointer (&new_id);
+  return TRUE;
+}
+
+void
+ferry_store_append_abort (FerryStore *self, FerryStoreAppend *append)
+{
+  g_return_if_fail (self != NULL);
+
+  if (append != NULL)
+    self->klass->append_abort (self, append);
+}
+
+/**
+ * ferry_store_flush:
+ * @self: a #FerryStore
+ * @error: return location for a #GError
+ *
+ * Makes every append committed so far durable (for a Maildir: fsyncs its
+ * directories once for the whole batch).
+ */
+gboolean
+ferry_store_flush (FerryStore *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->klass->flush (self, error);
+}
+
+/**
+ * ferry_store_set_flags:
+ * @self: a #FerryStore with a folder selected
+ * @id: a message of that folder
+ * @old_flags: the flags the engine saw it with
+ * @new_flags: the flags it must have
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_store_set_flags (FerryStore *self,
+                       const char *id,
+                       FerryMailFlags old_flags,
+                       FerryMailFlags new_flags,
+                       GError **error)
+{
+  g_return_val_if_fail (self != NULL && id != NULL, FALSE);
+
+  if (!self->klass->set_flags (self, id, old_flags, new_flags, error))
+    return FALSE;
+  ferry_test_hook_step ("set flags");
+  return TRUE;
+}
+
+/**
+ * ferry_store_expunge:
+ * @self: a #FerryStore with a folder selected
+ * @ids: (element-type utf8): messages of that folder to remove for good;
+ *   no other message may go
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error)
+{
+  g_return_val_if_fail (self != NULL && ids != NULL, FALSE);
+
+  if (ids->len == 0)
+    return TRUE;
+  if (!self->klass->expunge (self, ids, error))
+    return FALSE;
+  ferry_test_hook_step ("expunge");
+  return TRUE;
+}
+
+FerryStoreFolder *
+ferry_store_folder_new (const char *name, char delimiter)
+{
+  FerryStoreFolder *folder = g_new0 (FerryStoreFolder, 1);
+
+  folder->name = g_strdup (name);
+  folder->delimiter = delimiter;
+  return folder;
+}
+
+void
+ferry_store_folder_free (FerryStoreFolder *folder)
+{
+  if (folder == NULL)
+    return;
+  g_free (folder->name);
+  g_free (folder);
+}
+
+FerryStoreMessage *
+ferry_store_message_new (const char *id, FerryMailFlags flags, guint64 size)
+{
+  FerryStoreMessage *message = g_new0 (FerryStoreMessage, 1);
+
+  message->id = g_strdup (id);
+  message->flags = flags;
+  message->size = size;
+  return message;
+}
+
+void
+ferry_store_message_free (FerryStoreMessage *message)
+{
+  if (message == NULL)
+    return;
+  g_free (message->id);
+  g_free (message->message_id);
+  g_free (message);
+}

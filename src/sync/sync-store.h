@@ -1,0 +1,137 @@
+/* sync-store.h: what the sync engine asks of a mail store
+ *
+ * A store is one side of a sync: an IMAP account or a tree of Maildirs.
+ * The engine knows stores only through this interface, so IMAP ⇄ Maildir,
+ * Maildir ⇄ Maildir and IMAP ⇄ IMAP are the same engine code. A store is
+ * used by one thread at a time, and works on one selected folder at a
+ * time; all calls block.
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "core/mail-flags.h"
+
+G_BEGIN_DECLS
+
+typedef struct _FerryStore FerryStore;
+
+typedef enum
+{
+  FERRY_STORE_FOLDER_NOSELECT = 1 << 0, /* a level of the hierarchy that holds no messages */
+} FerryStoreFolderFlags;
+
+typedef struct
+{
+  char *name;     /* the store's own name for it, in UTF-8 */
+  char delimiter; /* between the levels of @name; 0 for a flat name space */
+  FerryStoreFolderFlags flags;
+} FerryStoreFolder;
+
+typedef struct
+{
+  guint32 validity;       /* the UIDVALIDITY: when it changes, every message id changed */
+  guint32 next_uid;       /* the next id the store will give; 0 when it has no such notion */
+  guint64 highest_modseq; /* 0 without CONDSTORE */
+  guint messages;
+} FerryStoreFolderStatus;
+
+typedef struct
+{
+  char *id; /* stable within the folder: an IMAP UID, a Maildir unique name */
+  FerryMailFlags flags;
+  guint64 size;
+  char *message_id; /* NULL until fetched with ferry_store_fetch_message_ids() */
+} FerryStoreMessage;
+
+/* A message on its way into the selected folder: the engine writes it to
+ * @fd, records it, then commits it. */
+typedef struct
+{
+  int fd;
+  FerryMailFlags flags;
+  /* The id the message will have once committed, when the store can say
+   * so in advance (a Maildir's unique name); NULL otherwise. */
+  char *provisional_id;
+  gpointer store_data;
+} FerryStoreAppend;
+
+typedef struct
+{
+  const char *kind;
+  void (*finalize) (FerryStore *self);
+
+  GPtrArray *(*list_folders) (FerryStore *self, GError **error);
+  gboolean (*create_folder) (FerryStore *self, const char *name, GError **error);
+  gboolean (*delete_folder) (FerryStore *self, const char *name, GError **error);
+  gboolean (*select_folder) (FerryStore *self,
+                             const char *name,
+                             FerryStoreFolderStatus *status,
+                             GError **error);
+
+  GPtrArray *(*list_messages) (FerryStore *self, GError **error);
+  gboolean (*fetch_message_ids) (FerryStore *self, GPtrArray *messages, GError **error);
+  gboolean (*fetch) (FerryStore *self, const char *id, int fd, GError **error);
+
+  FerryStoreAppend *(*append_begin) (FerryStore *self, FerryMailFlags flags, GError **error);
+  gboolean (*append_commit) (FerryStore *self, FerryStoreAppend *append, char **id, GError **error);
+  void (*append_abort) (FerryStore *self, FerryStoreAppend *append);
+  gboolean (*flush) (FerryStore *self, GError **error);
+
+  gboolean (*set_flags) (FerryStore *self,
+                         const char *id,
+                         FerryMailFlags old_flags,
+                         FerryMailFlags new_flags,
+                         GError **error);
+  gboolean (*expunge) (FerryStore *self, GPtrArray *ids, GError **error);
+} FerryStoreClass;
+
+struct _FerryStore
+{
+  /*< private >*/
+  const FerryStoreClass *klass;
+  gatomicrefcount ref_count;
+  char *description;
+};
+
+void ferry_store_init (FerryStore *self, const FerryStoreClass *klass, const char *description);
+FerryStore *ferry_store_ref (FerryStore *self);
+void ferry_store_unref (FerryStore *self);
+const char *ferry_store_get_description (FerryStore *self);
+
+GPtrArray *ferry_store_list_folders (FerryStore *self, GError **error);
+gboolean ferry_store_create_folder (FerryStore *self, const char *name, GError **error);
+gboolean ferry_store_delete_folder (FerryStore *self, const char *name, GError **error);
+gboolean ferry_store_select_folder (FerryStore *self,
+                                    const char *name,
+                                    FerryStoreFolderStatus *status,
+                                    GError **error);
+
+GPtrArray *ferry_store_list_messages (FerryStore *self, GError **error);
+gboolean ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error);
+gboolean ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error);
+
+FerryStoreAppend *ferry_store_append_begin (FerryStore *self, FerryMailFlags flags, GError **error);
+gboolean
+ferry_store_append_commit (FerryStore *self, FerryStoreAppend *append, char **id, GError **error);
+void ferry_store_append_abort (FerryStore *self, FerryStoreAppend *append);
+gboolean ferry_store_flush (FerryStore *self, GError **error);
+
+gboolean ferry_store_set_flags (FerryStore *self,
+                                const char *id,
+                                FerryMailFlags old_flags,
+                                FerryMailFlags new_flags,
+                                GError **error);
+gboolean ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error);
+
+FerryStoreFolder *ferry_store_folder_new (const char *name, char delimiter);
+void ferry_store_folder_free (FerryStoreFolder *folder);
+FerryStoreMessage *ferry_store_message_new (const char *id, FerryMailFlags flags, guint64 size);
+void ferry_store_message_free (FerryStoreMessage *message);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryStore, ferry_store_unref)
+
+G_END_DECLS

@@ -1,0 +1,178 @@
+/* test-sync-state.c: the sync state database
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+#include "core/errors.h"
+#include "core/paths.h"
+#include "sync/sync-state.h"
+
+typedef struct
+{
+  char *dir;
+  char *path;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("ferry-test-state-XXXXXX", NULL);
+  f->path = g_build_filename (f->dir, "account.db", NULL);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  ferry_paths_remove_tree (f->dir);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+static FerrySyncState *
+open_state (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  FerrySyncState *state = ferry_sync_state_open (f->path, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (state);
+  return state;
+}
+
+static void
+test_private_file (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerrySyncState) state = open_state (f);
+  struct stat st;
+
+  g_assert_cmpint (g_stat (f->path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+}
+
+static void
+test_folders_and_records (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerrySyncFolderRecord) folder = ferry_sync_folder_record_new ("Archive/2024");
+  g_autoptr (FerrySyncRecord) record = ferry_sync_record_new ();
+  g_autoptr (GPtrArray) folders = NULL;
+  g_autoptr (GPtrArray) records = NULL;
+  FerrySyncRecord *read;
+
+  {
+    g_autoptr (FerrySyncState) state = open_state (f);
+
+    folder->far_validity = 1700000000;
+    g_assert_true (ferry_sync_state_begin (state, &error));
+    g_assert_true (ferry_sync_state_add_folder (state, folder, &error));
+    g_assert_cmpint (folder->id, >, 0);
+
+    record->far_id = g_strdup ("42");
+    record->near_id = g_strdup ("1700000000.M1P2Q3R4.host");
+    record->flags = FERRY_MAIL_FLAG_SEEN | FERRY_MAIL_FLAG_FLAGGED;
+    record->message_id = g_strdup ("<a@example.org>");
+    record->size = 1234;
+    g_assert_true (ferry_sync_state_add_record (state, folder->id, record, &error));
+    g_assert_true (ferry_sync_state_commit (state, &error));
+    g_assert_no_error (error);
+  }
+
+  /* Another process, later: all of it is there. */
+  {
+    g_autoptr (FerrySyncState) state = open_state (f);
+
+    folders = ferry_sync_state_list_folders (state, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (folders->len, ==, 1);
+    g_assert_cmpstr (((FerrySyncFolderRecord *) folders->pdata[0])->name, ==, "Archive/2024");
+    g_assert_cmpuint (((FerrySyncFolderRecord *) folders->pdata[0])->far_validity, ==, 1700000000);
+
+    records = ferry_sync_state_list_records (state, folder->id, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (records->len, ==, 1);
+    read = records->pdata[0];
+    g_assert_cmpstr (read->far_id, ==, "42");
+    g_assert_cmpstr (read->near_id, ==, "1700000000.M1P2Q3R4.host");
+    g_assert_cmpint (read->flags, ==, FERRY_MAIL_FLAG_SEEN | FERRY_MAIL_FLAG_FLAGGED);
+    g_assert_cmpint (read->state, ==, FERRY_SYNC_RECORD_PAIRED);
+    g_assert_cmpstr (read->message_id, ==, "<a@example.org>");
+    g_assert_cmpuint (read->size, ==, 1234);
+
+    /* A record for the far side alone (its near copy went away). */
+    g_clear_pointer (&read->near_id, g_free);
+    read->state = FERRY_SYNC_RECORD_NEAR_GONE;
+    g_assert_true (ferry_sync_state_begin (state, &error));
+    g_assert_true (ferry_sync_state_update_record (state, read, &error));
+    g_assert_true (ferry_sync_state_commit (state, &error));
+    g_clear_pointer (&records, g_ptr_array_unref);
+    records = ferry_sync_state_list_records (state, folder->id, &error);
+    g_assert_null (((FerrySyncRecord *) records->pdata[0])->near_id);
+
+    /* Forgetting the folder forgets its messages. */
+    g_assert_true (ferry_sync_state_begin (state, &error));
+    g_assert_true (ferry_sync_state_remove_folder (state, folder->id, &error));
+    g_assert_true (ferry_sync_state_commit (state, &error));
+    g_clear_pointer (&records, g_ptr_array_unref);
+    records = ferry_sync_state_list_records (state, folder->id, &error);
+    g_assert_cmpuint (records->len, ==, 0);
+  }
+}
+
+static void
+test_ids_unique (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerrySyncState) state = open_state (f);
+  g_autoptr (FerrySyncFolderRecord) folder = ferry_sync_folder_record_new ("INBOX");
+  g_autoptr (FerrySyncRecord) first = ferry_sync_record_new ();
+  g_autoptr (FerrySyncRecord) second = ferry_sync_record_new ();
+
+  g_assert_true (ferry_sync_state_begin (state, &error));
+  g_assert_true (ferry_sync_state_add_folder (state, folder, &error));
+  first->far_id = g_strdup ("7");
+  second->far_id = g_strdup ("7");
+  g_assert_true (ferry_sync_state_add_record (state, folder->id, first, &error));
+  g_assert_false (ferry_sync_state_add_record (state, folder->id, second, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_IO);
+  ferry_sync_state_rollback (state);
+  g_clear_error (&error);
+
+  /* The rolled-back transaction left nothing. */
+  {
+    g_autoptr (GPtrArray) folders = ferry_sync_state_list_folders (state, &error);
+    g_assert_cmpuint (folders->len, ==, 0);
+  }
+}
+
+static void
+test_not_a_database (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  FerrySyncState *state;
+
+  g_assert_true (
+      g_file_set_contents (f->path, "not sqlite at all, but long enough to look", -1, NULL));
+  state = ferry_sync_state_open (f->path, &error);
+  g_assert_null (state);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, f->path));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/sync-state/private-file", Fixture, NULL, fixture_set_up, test_private_file,
+              fixture_tear_down);
+  g_test_add ("/sync-state/folders-and-records", Fixture, NULL, fixture_set_up,
+              test_folders_and_records, fixture_tear_down);
+  g_test_add ("/sync-state/ids-unique", Fixture, NULL, fixture_set_up, test_ids_unique,
+              fixture_tear_down);
+  g_test_add ("/sync-state/not-a-database", Fixture, NULL, fixture_set_up, test_not_a_database,
+              fixture_tear_down);
+  return g_test_run ();
+}
