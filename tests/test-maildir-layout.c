@@ -341,7 +341,9 @@ test_path_for_refusals (Fixture *f, gconstpointer data)
   g_autoptr (FerryMaildirLayout) maildirpp = new_layout (f, FERRY_SUBFOLDERS_MAILDIRPP, NULL);
   FerryMaildirLayout *both[] = { verbatim, maildirpp };
   g_autofree char *long_level = g_strnfill (256, 'x');
-  g_autofree char *long_pp = g_strjoin ("/", g_strnfill (200, 'a'), g_strnfill (60, 'b'), NULL);
+  g_autofree char *long_first = g_strnfill (200, 'a');
+  g_autofree char *long_second = g_strnfill (60, 'b');
+  g_autofree char *long_pp = g_strjoin ("/", long_first, long_second, NULL);
   g_autofree char *fits = g_strnfill (255, 'x');
 
   for (guint i = 0; i < G_N_ELEMENTS (both); i++)
