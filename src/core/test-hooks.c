@@ -51,8 +51,8 @@ ferry_test_hook_step (const char *what)
   guint64 limit;
 
   log_step (n, what);
-  if (crash_after != NULL && g_ascii_string_to_unsigned (crash_after, 10, 1, G_MAXUINT64, &limit, NULL)
-      && n >= limit)
+  if (crash_after != NULL
+      && g_ascii_string_to_unsigned (crash_after, 10, 1, G_MAXUINT64, &limit, NULL) && n >= limit)
     _exit (CRASH_EXIT_STATUS);
 }
 

@@ -564,6 +564,7 @@ reconcile_pair (FolderSync *fs, FerrySyncRecord *record, GError **error)
         return FORGET;
       if (!set_flags (fs, OTHER (gone), kept, kept->flags | FERRY_MAIL_FLAG_DELETED, error))
         return KEEP;
+      g_hash_table_remove (fs->record_by_id[gone], *record_id (record, gone));
       g_clear_pointer (record_id (record, gone), g_free);
       record->state = gone_state[gone];
       record->flags = kept->flags;
@@ -616,11 +617,13 @@ failed:
 static gboolean
 reconcile_records (FolderSync *fs, GError **error)
 {
-  g_autoptr (GPtrArray) snapshot = g_ptr_array_copy (fs->records, NULL, NULL);
+  /* Not g_ptr_array_copy(), which would free the records with the copy. */
+  g_autoptr (GPtrArray) snapshot = g_ptr_array_sized_new (fs->records->len);
   g_autoptr (GPtrArray) updates = g_ptr_array_new ();
   g_autoptr (GPtrArray) forgotten = g_ptr_array_new ();
   g_autoptr (GError) store_error = NULL;
 
+  g_ptr_array_extend (snapshot, fs->records, NULL, NULL);
   for (guint i = 0; i < snapshot->len && store_error == NULL; i++)
     {
       FerrySyncRecord *record = g_ptr_array_index (snapshot, i);
@@ -741,6 +744,16 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
   for (guint i = 0; i < copies->len; i++)
     {
       Copy *copy = &g_array_index (copies, Copy, i);
+      const char *id = *record_id (copy->record, to);
+
+      /* The rest of the folder's sync sees the copies where they landed. */
+      if (i < landed && id != NULL)
+        {
+          FerryStoreMessage *message
+              = ferry_store_message_new (id, copy->source->flags, copy->source->size);
+          g_ptr_array_add (fs->lists[to], message);
+          g_hash_table_insert (fs->messages[to], message->id, message);
+        }
       g_ptr_array_add (fs->records, g_steal_pointer (&copy->record));
     }
   index_records (fs);
@@ -913,6 +926,8 @@ settle_expunged (FolderSync *fs, FerrySyncRecord *record, GHashTable *expunged)
   for (int gone = FAR; gone <= NEAR; gone++)
     if (!present[gone])
       {
+        if (*record_id (record, gone) != NULL)
+          g_hash_table_remove (fs->record_by_id[gone], *record_id (record, gone));
         g_clear_pointer (record_id (record, gone), g_free);
         record->state = gone_state[gone];
       }

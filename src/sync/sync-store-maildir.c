@@ -1,0 +1,411 @@
+/* sync-store-maildir.c: a tree of Maildirs as a sync store
+ *
+ * Message ids are the Maildir unique names (the file name up to ":2,"),
+ * which stay the same when a mail reader changes the flags, so the sync
+ * state never has to follow a rename. A new message is delivered into
+ * tmp/ under a name chosen before it becomes visible, which is what lets
+ * the engine record it first.
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "core/message-header.h"
+#include "maildir/maildir-folder.h"
+#include "maildir/maildir-layout.h"
+#include "sync/sync-store-maildir.h"
+
+/* A Message-ID is near the top; no header worth reading is longer. */
+#define HEADER_READ_LIMIT (256 * 1024)
+#define COPY_BUFFER_SIZE  (128 * 1024)
+
+typedef struct
+{
+  FerryStore parent;
+  FerryMaildirLayout *layout;
+  FerryMaildirFolder *selected;
+  char *selected_name;
+  GHashTable *filenames; /* unique -> file name, as last seen */
+  GPtrArray *scan;       /* FerryMaildirMessage, of the selected folder */
+} FerryMaildirStore;
+
+static FerryMaildirStore *
+maildir_store (FerryStore *store)
+{
+  return (FerryMaildirStore *) store;
+}
+
+static void
+maildir_store_finalize (FerryStore *store)
+{
+  FerryMaildirStore *self = maildir_store (store);
+
+  g_clear_pointer (&self->selected, ferry_maildir_folder_unref);
+  g_clear_pointer (&self->scan, g_ptr_array_unref);
+  g_hash_table_destroy (self->filenames);
+  ferry_maildir_layout_free (self->layout);
+  g_free (self->selected_name);
+  g_free (self);
+}
+
+static GPtrArray *
+maildir_store_list_folders (FerryStore *store, GError **error)
+{
+  g_autoptr (GPtrArray) names = ferry_maildir_layout_list (maildir_store (store)->layout, error);
+  GPtrArray *folders;
+
+  if (names == NULL)
+    return NULL;
+  folders = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_folder_free);
+  for (guint i = 0; i < names->len; i++)
+    g_ptr_array_add (folders, ferry_store_folder_new (g_ptr_array_index (names, i), '/'));
+  return folders;
+}
+
+static gboolean
+maildir_store_create_folder (FerryStore *store, const char *name, GError **error)
+{
+  return ferry_maildir_layout_create_folder (maildir_store (store)->layout, name, error);
+}
+
+static gboolean
+maildir_store_delete_folder (FerryStore *store, const char *name, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+
+  if (self->selected_name != NULL && g_str_equal (self->selected_name, name))
+    {
+      g_clear_pointer (&self->selected, ferry_maildir_folder_unref);
+      g_clear_pointer (&self->selected_name, g_free);
+    }
+  return ferry_maildir_layout_delete_folder (self->layout, name, error);
+}
+
+static gboolean
+rescan (FerryMaildirStore *self, GError **error)
+{
+  GPtrArray *scan = ferry_maildir_folder_scan (self->selected, error);
+
+  if (scan == NULL)
+    return FALSE;
+  g_clear_pointer (&self->scan, g_ptr_array_unref);
+  self->scan = scan;
+  g_hash_table_remove_all (self->filenames);
+  for (guint i = 0; i < scan->len; i++)
+    {
+      FerryMaildirMessage *message = g_ptr_array_index (scan, i);
+      g_hash_table_insert (self->filenames, g_strdup (message->unique),
+                           g_strdup (message->filename));
+    }
+  return TRUE;
+}
+
+static gboolean
+maildir_store_select_folder (FerryStore *store,
+                             const char *name,
+                             FerryStoreFolderStatus *status,
+                             GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autoptr (FerryMaildirFolder) folder
+      = ferry_maildir_layout_open_folder (self->layout, name, FALSE, error);
+
+  if (folder == NULL)
+    return FALSE;
+
+  g_clear_pointer (&self->selected, ferry_maildir_folder_unref);
+  g_free (self->selected_name);
+  self->selected = g_steal_pointer (&folder);
+  self->selected_name = g_strdup (name);
+  if (!rescan (self, error))
+    return FALSE;
+
+  /* A Maildir has no UIDVALIDITY: its names never change meaning. */
+  status->validity = 1;
+  status->messages = self->scan->len;
+  return TRUE;
+}
+
+static GPtrArray *
+maildir_store_list_messages (FerryStore *store, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  GPtrArray *messages;
+
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  if (self->scan == NULL && !rescan (self, error))
+    return NULL;
+  messages = g_ptr_array_new_full (self->scan->len, (GDestroyNotify) ferry_store_message_free);
+  for (guint i = 0; i < self->scan->len; i++)
+    {
+      FerryMaildirMessage *message = g_ptr_array_index (self->scan, i);
+      g_ptr_array_add (messages,
+                       ferry_store_message_new (message->unique, message->flags, message->size));
+    }
+  /* The next listing looks at the disk again. */
+  g_clear_pointer (&self->scan, g_ptr_array_unref);
+  return messages;
+}
+
+static const char *
+known_filename (FerryMaildirStore *self, const char *id)
+{
+  return g_hash_table_lookup (self->filenames, id);
+}
+
+static char *
+read_message_id (FerryMaildirStore *self, const char *id, GError **error)
+{
+  g_autofree char *buffer = g_malloc (HEADER_READ_LIMIT);
+  guint64 size;
+  gsize filled = 0;
+  int fd = ferry_maildir_folder_open_message (self->selected, id, known_filename (self, id), &size,
+                                              error);
+
+  if (fd < 0)
+    return NULL;
+  while (filled < HEADER_READ_LIMIT)
+    {
+      gssize n = read (fd, buffer + filled, HEADER_READ_LIMIT - filled);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      filled += n;
+    }
+  close (fd);
+  return ferry_message_header_find_message_id (buffer, filled);
+}
+
+static gboolean
+maildir_store_fetch_message_ids (FerryStore *store, GPtrArray *messages, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (messages, i);
+      g_autoptr (GError) local_error = NULL;
+
+      if (message->message_id != NULL)
+        continue;
+      message->message_id = read_message_id (self, message->id, &local_error);
+      /* Gone since the listing (mutt deleted it): it has no Message-ID to
+       * give, and the next listing will not show it. */
+      if (local_error != NULL && !g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+copy_fd (int from, int to, const char *path, GError **error)
+{
+  g_autofree char *buffer = g_malloc (COPY_BUFFER_SIZE);
+
+  for (;;)
+    {
+      gssize n = read (from, buffer, COPY_BUFFER_SIZE);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO, _ ("Cannot read %s: %s"), path,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      if (n == 0)
+        return TRUE;
+      for (gssize written = 0; written < n;)
+        {
+          gssize w = write (to, buffer + written, n - written);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              int saved = errno;
+              g_set_error (error, FERRY_ERROR,
+                           saved == ENOSPC || saved == EDQUOT ? FERRY_ERROR_TEMP_FAIL
+                                                              : FERRY_ERROR_IO,
+                           _ ("Cannot write a copy of %s: %s"), path, g_strerror (saved));
+              return FALSE;
+            }
+          written += w;
+        }
+    }
+}
+
+static gboolean
+maildir_store_fetch (FerryStore *store, const char *id, int fd, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  guint64 size;
+  int from = ferry_maildir_folder_open_message (self->selected, id, known_filename (self, id),
+                                                &size, error);
+  gboolean ok;
+
+  if (from < 0)
+    return FALSE;
+  ok = copy_fd (from, fd, ferry_maildir_folder_get_path (self->selected), error);
+  close (from);
+  return ok;
+}
+
+static FerryStoreAppend *
+maildir_store_append_begin (FerryStore *store, FerryMailFlags flags, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  FerryMaildirDelivery *delivery = ferry_maildir_folder_begin_delivery (self->selected, error);
+  FerryStoreAppend *append;
+
+  if (delivery == NULL)
+    return NULL;
+  append = g_new0 (FerryStoreAppend, 1);
+  append->fd = ferry_maildir_delivery_get_fd (delivery);
+  append->flags = flags;
+  append->provisional_id = g_strdup (ferry_maildir_delivery_get_unique (delivery));
+  append->store_data = delivery;
+  return append;
+}
+
+static void
+append_free (FerryStoreAppend *append)
+{
+  ferry_maildir_delivery_free (append->store_data);
+  g_free (append->provisional_id);
+  g_free (append);
+}
+
+static gboolean
+maildir_store_append_commit (FerryStore *store, FerryStoreAppend *append, char **id, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  FerryMaildirDelivery *delivery = append->store_data;
+  g_autofree char *filename = NULL;
+
+  /* Commit fsyncs the file before it renames it into place. */
+  filename = ferry_maildir_delivery_commit (delivery, append->flags, error);
+  if (filename == NULL)
+    {
+      append_free (append);
+      return FALSE;
+    }
+  g_hash_table_insert (self->filenames, g_strdup (append->provisional_id),
+                       g_steal_pointer (&filename));
+  *id = g_steal_pointer (&append->provisional_id);
+  append_free (append);
+  return TRUE;
+}
+
+static void
+maildir_store_append_abort (FerryStore *store, FerryStoreAppend *append)
+{
+  ferry_maildir_delivery_abort (append->store_data);
+  append_free (append);
+}
+
+static gboolean
+maildir_store_flush (FerryStore *store, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+
+  return self->selected == NULL || ferry_maildir_folder_sync_dirs (self->selected, error);
+}
+
+static gboolean
+maildir_store_set_flags (FerryStore *store,
+                         const char *id,
+                         FerryMailFlags old_flags,
+                         FerryMailFlags new_flags,
+                         GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  char *filename = ferry_maildir_folder_set_flags (self->selected, id, known_filename (self, id),
+                                                   new_flags, error);
+
+  if (filename == NULL)
+    return FALSE;
+  g_hash_table_insert (self->filenames, g_strdup (id), filename);
+  return TRUE;
+}
+
+static gboolean
+maildir_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = g_ptr_array_index (ids, i);
+      g_autoptr (GError) local_error = NULL;
+
+      if (!ferry_maildir_folder_remove (self->selected, id, known_filename (self, id), &local_error)
+          && !g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_hash_table_remove (self->filenames, id);
+    }
+  return TRUE;
+}
+
+static const FerryStoreClass maildir_store_class = {
+  .kind = "maildir",
+  .finalize = maildir_store_finalize,
+  .list_folders = maildir_store_list_folders,
+  .create_folder = maildir_store_create_folder,
+  .delete_folder = maildir_store_delete_folder,
+  .select_folder = maildir_store_select_folder,
+  .list_messages = maildir_store_list_messages,
+  .fetch_message_ids = maildir_store_fetch_message_ids,
+  .fetch = maildir_store_fetch,
+  .append_begin = maildir_store_append_begin,
+  .append_commit = maildir_store_append_commit,
+  .append_abort = maildir_store_append_abort,
+  .flush = maildir_store_flush,
+  .set_flags = maildir_store_set_flags,
+  .expunge = maildir_store_expunge,
+};
+
+/**
+ * ferry_store_maildir_new:
+ * @root: the account's Maildir root
+ * @subfolders: how folders below the root are laid out
+ * @inbox: (nullable): where the INBOX is; %NULL for the layout's default
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the store, or %NULL with @error set.
+ */
+FerryStore *
+ferry_store_maildir_new (const char *root,
+                         FerrySubfolders subfolders,
+                         const char *inbox,
+                         GError **error)
+{
+  FerryMaildirStore *self;
+  FerryMaildirLayout *layout;
+
+  g_return_val_if_fail (root != NULL, NULL);
+
+  layout = ferry_maildir_layout_new (root, subfolders, inbox, error);
+  if (layout == NULL)
+    return NULL;
+  self = g_new0 (FerryMaildirStore, 1);
+  ferry_store_init (&self->parent, &maildir_store_class, root);
+  self->layout = layout;
+  self->filenames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  return &self->parent;
+}
