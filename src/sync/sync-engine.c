@@ -1116,6 +1116,13 @@ add_far_folders (FerrySyncEngine *self,
 
       if (folder->delimiter != '\0')
         *delimiter = folder->delimiter;
+      if (folder->invalid_reason != NULL)
+        {
+          report (self, FERRY_SYNC_EVENT_NOTICE, NULL,
+                  _ ("The server's folder “%s” is skipped: %s"), folder->name,
+                  folder->invalid_reason);
+          continue;
+        }
       if (folder->flags & FERRY_STORE_FOLDER_NOSELECT)
         continue;
       name = ferry_sync_folder_map_from_far (self->map, folder->name, folder->delimiter,

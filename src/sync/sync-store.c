@@ -287,6 +287,7 @@ ferry_store_folder_free (FerryStoreFolder *folder)
   if (folder == NULL)
     return;
   g_free (folder->name);
+  g_free (folder->invalid_reason);
   g_free (folder);
 }
 

@@ -29,6 +29,8 @@ typedef struct
   char *name;     /* the store's own name for it, in UTF-8 */
   char delimiter; /* between the levels of @name; 0 for a flat name space */
   FerryStoreFolderFlags flags;
+  char *invalid_reason; /* why the folder cannot be synced, or NULL; @name is then for
+                         * display only */
 } FerryStoreFolder;
 
 typedef struct
