@@ -14,12 +14,15 @@
 #include "cli/cli-demo.h"
 #include "cli/cli-password.h"
 #include "cli/cli-queue.h"
+#include "cli/cli-sync.h"
 #include "core/secrets.h"
 
 static const char usage[]
     = "Usage: ferry [--config FILE] COMMAND [ARGS]\n"
       "\n"
       "Commands:\n"
+      "  sync [--dry-run] [ACCOUNT[:FOLDER]...]\n"
+      "                               mirror IMAP folders and Maildirs both ways\n"
       "  queue list [--json]          show the outbox\n"
       "  queue show ID                one message's envelope and delivery record\n"
       "  queue flush [ID...]          send queued messages now\n"
@@ -50,6 +53,8 @@ dispatch (FerryCli *cli, int argc, char **argv)
 {
   const char *command = argv[0];
 
+  if (g_str_equal (command, "sync"))
+    return ferry_cli_sync (cli, argc - 1, argv + 1);
   if (g_str_equal (command, "queue"))
     return ferry_cli_queue (cli, argc - 1, argv + 1);
   if (g_str_equal (command, "password"))

@@ -1,0 +1,396 @@
+/* sync-store-imap.c: an IMAP account as a sync store
+ *
+ * Message ids are UIDs in decimal. The store logs in when it is made and
+ * keeps one connection; every call blocks on it.
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "core/secrets.h"
+#include "imap/imap-client.h"
+#include "sync/sync-store-imap.h"
+
+typedef struct
+{
+  FerryStore parent;
+  FerryImapClient *client;
+  GCancellable *cancellable;
+  char *selected;
+  FerryImapMailboxInfo info;
+} FerryImapStore;
+
+static FerryImapStore *
+imap_store (FerryStore *store)
+{
+  return (FerryImapStore *) store;
+}
+
+static gboolean
+parse_uid (const char *id, guint32 *uid)
+{
+  guint64 n;
+
+  if (!g_ascii_string_to_unsigned (id, 10, 1, G_MAXUINT32, &n, NULL))
+    return FALSE;
+  *uid = (guint32) n;
+  return TRUE;
+}
+
+static GArray *
+uids_of (GPtrArray *items, gboolean messages)
+{
+  GArray *uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), items->len);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      const char *id = messages ? ((FerryStoreMessage *) g_ptr_array_index (items, i))->id
+                                : g_ptr_array_index (items, i);
+      guint32 uid;
+
+      if (parse_uid (id, &uid))
+        g_array_append_val (uids, uid);
+    }
+  return uids;
+}
+
+static void
+imap_store_finalize (FerryStore *store)
+{
+  FerryImapStore *self = imap_store (store);
+
+  if (ferry_imap_client_is_usable (self->client))
+    ferry_imap_client_logout (self->client, self->cancellable, NULL);
+  ferry_imap_client_unref (self->client);
+  g_clear_object (&self->cancellable);
+  g_free (self->selected);
+  g_free (self);
+}
+
+static GPtrArray *
+imap_store_list_folders (FerryStore *store, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GPtrArray) mailboxes = ferry_imap_client_list (self->client, self->cancellable, error);
+  GPtrArray *folders;
+
+  if (mailboxes == NULL)
+    return NULL;
+  folders = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_folder_free);
+  for (guint i = 0; i < mailboxes->len; i++)
+    {
+      FerryImapMailbox *mailbox = g_ptr_array_index (mailboxes, i);
+      FerryStoreFolder *folder = ferry_store_folder_new (
+          mailbox->name != NULL ? mailbox->name : mailbox->encoded_name, mailbox->delimiter);
+
+      folder->invalid_reason = g_strdup (mailbox->invalid_reason);
+      if (mailbox->attributes & FERRY_IMAP_MAILBOX_NOSELECT)
+        folder->flags |= FERRY_STORE_FOLDER_NOSELECT;
+      g_ptr_array_add (folders, folder);
+    }
+  return folders;
+}
+
+static gboolean
+imap_store_create_folder (FerryStore *store, const char *name, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+
+  return ferry_imap_client_create (self->client, name, self->cancellable, error);
+}
+
+static gboolean
+imap_store_delete_folder (FerryStore *store, const char *name, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+
+  g_clear_pointer (&self->selected, g_free);
+  return ferry_imap_client_delete (self->client, name, self->cancellable, error);
+}
+
+static gboolean
+imap_store_select_folder (FerryStore *store,
+                          const char *name,
+                          FerryStoreFolderStatus *status,
+                          GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+
+  g_clear_pointer (&self->selected, g_free);
+  if (!ferry_imap_client_select (self->client, name, FALSE, &self->info, self->cancellable, error))
+    return FALSE;
+  self->selected = g_strdup (name);
+  status->validity = self->info.uidvalidity;
+  status->next_uid = self->info.uidnext;
+  status->highest_modseq = self->info.highestmodseq;
+  status->messages = self->info.exists;
+  return TRUE;
+}
+
+static FerryStoreMessage *
+message_from_info (const FerryImapMessageInfo *info)
+{
+  g_autofree char *id = g_strdup_printf ("%u", info->uid);
+  FerryStoreMessage *message = ferry_store_message_new (id, info->flags, info->size);
+
+  message->message_id = g_strdup (info->message_id);
+  return message;
+}
+
+static GPtrArray *
+imap_store_list_messages (FerryStore *store, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GPtrArray) infos = NULL;
+  GPtrArray *messages = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
+
+  if (ferry_imap_client_get_exists (self->client) == 0)
+    return messages;
+  infos = ferry_imap_client_fetch_info_range (self->client, 1, G_MAXUINT32, 0, 0, self->cancellable,
+                                              error);
+  if (infos == NULL)
+    {
+      g_ptr_array_unref (messages);
+      return NULL;
+    }
+  for (guint i = 0; i < infos->len; i++)
+    g_ptr_array_add (messages, message_from_info (g_ptr_array_index (infos, i)));
+  return messages;
+}
+
+static gboolean
+imap_store_fetch_message_ids (FerryStore *store, GPtrArray *messages, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GArray) uids = uids_of (messages, TRUE);
+  g_autoptr (GHashTable) by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GPtrArray) infos = NULL;
+
+  infos = ferry_imap_client_fetch_info (self->client, (const guint32 *) uids->data, uids->len,
+                                        FERRY_IMAP_FETCH_MESSAGE_ID, self->cancellable, error);
+  if (infos == NULL)
+    return FALSE;
+  for (guint i = 0; i < infos->len; i++)
+    {
+      FerryImapMessageInfo *info = g_ptr_array_index (infos, i);
+      g_hash_table_insert (by_uid, GUINT_TO_POINTER (info->uid), info);
+    }
+  for (guint i = 0; i < messages->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (messages, i);
+      FerryImapMessageInfo *info;
+      guint32 uid;
+
+      if (message->message_id != NULL || !parse_uid (message->id, &uid))
+        continue;
+      info = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (uid));
+      if (info != NULL)
+        message->message_id = g_strdup (info->message_id);
+    }
+  return TRUE;
+}
+
+static gboolean
+imap_store_fetch (FerryStore *store, const char *id, int fd, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  guint64 size;
+  guint32 uid;
+
+  if (!parse_uid (id, &uid))
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
+           FALSE;
+  return ferry_imap_client_fetch_body (self->client, uid, fd, &size, self->cancellable, error);
+}
+
+/* The message is gathered in an unlinked temporary file first: APPEND
+ * must announce its size before the first byte. */
+static FerryStoreAppend *
+imap_store_append_begin (FerryStore *store, FerryMailFlags flags, GError **error)
+{
+  g_autofree char *path = NULL;
+  FerryStoreAppend *append;
+  int fd = g_file_open_tmp ("ferry-append-XXXXXX", &path, error);
+
+  if (fd < 0)
+    return NULL;
+  g_unlink (path);
+  append = g_new0 (FerryStoreAppend, 1);
+  append->fd = fd;
+  append->flags = flags;
+  return append;
+}
+
+static void
+imap_store_append_abort (FerryStore *store, FerryStoreAppend *append)
+{
+  close (append->fd);
+  g_free (append);
+}
+
+static gboolean
+imap_store_append_commit (FerryStore *store, FerryStoreAppend *append, char **id, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  FerryImapAppendResult result = { 0 };
+  struct stat st;
+  gboolean ok;
+
+  if (fstat (append->fd, &st) < 0 || lseek (append->fd, 0, SEEK_SET) < 0)
+    {
+      int saved = errno;
+      imap_store_append_abort (store, append);
+      return g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
+                          _ ("Cannot read back a message to upload: %s"), g_strerror (saved)),
+             FALSE;
+    }
+  ok = ferry_imap_client_append (self->client, self->selected, append->fd, (guint64) st.st_size,
+                                 append->flags, NULL, NULL, &result, self->cancellable, error);
+  imap_store_append_abort (store, append);
+  if (ok && result.uid != 0 && result.uidvalidity == self->info.uidvalidity)
+    *id = g_strdup_printf ("%u", result.uid);
+  return ok;
+}
+
+static gboolean
+imap_store_flush (FerryStore *store, GError **error)
+{
+  /* The server made each APPEND durable before it answered. */
+  return TRUE;
+}
+
+static gboolean
+imap_store_set_flags (FerryStore *store,
+                      const char *id,
+                      FerryMailFlags old_flags,
+                      FerryMailFlags new_flags,
+                      GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  FerryImapStoreRequest requests[2];
+  gsize n = 0;
+  guint32 uid;
+
+  if (!parse_uid (id, &uid))
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
+           FALSE;
+  if (new_flags & ~old_flags)
+    requests[n++]
+        = (FerryImapStoreRequest){ &uid, 1, FERRY_IMAP_STORE_ADD, new_flags & ~old_flags, NULL };
+  if (old_flags & ~new_flags)
+    requests[n++]
+        = (FerryImapStoreRequest){ &uid, 1, FERRY_IMAP_STORE_REMOVE, old_flags & ~new_flags, NULL };
+  return n == 0 || ferry_imap_client_store (self->client, requests, n, self->cancellable, error);
+}
+
+static gboolean
+imap_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GArray) uids = uids_of (ids, FALSE);
+  FerryImapStoreRequest mark = { (const guint32 *) uids->data, uids->len, FERRY_IMAP_STORE_ADD,
+                                 FERRY_MAIL_FLAG_DELETED, NULL };
+
+  /* Only messages marked \Deleted go, and these are: mark them again in
+   * case another client took the mark off since they were listed. */
+  return ferry_imap_client_store (self->client, &mark, 1, self->cancellable, error)
+         && ferry_imap_client_expunge (self->client, (const guint32 *) uids->data, uids->len,
+                                       self->cancellable, error);
+}
+
+static const FerryStoreClass imap_store_class = {
+  .kind = "imap",
+  .finalize = imap_store_finalize,
+  .list_folders = imap_store_list_folders,
+  .create_folder = imap_store_create_folder,
+  .delete_folder = imap_store_delete_folder,
+  .select_folder = imap_store_select_folder,
+  .list_messages = imap_store_list_messages,
+  .fetch_message_ids = imap_store_fetch_message_ids,
+  .fetch = imap_store_fetch,
+  .append_begin = imap_store_append_begin,
+  .append_commit = imap_store_append_commit,
+  .append_abort = imap_store_append_abort,
+  .flush = imap_store_flush,
+  .set_flags = imap_store_set_flags,
+  .expunge = imap_store_expunge,
+};
+
+static gboolean
+log_in (FerryImapClient *client,
+        const FerryAccount *account,
+        GCancellable *cancellable,
+        GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (FerrySecret) secret = NULL;
+  gboolean oauth2 = account->oauth2_token_command != NULL;
+  gboolean ok;
+
+  secret = oauth2 ? ferry_secrets_oauth2_token (account, cancellable, error)
+                  : ferry_secrets_lookup_password (account, FERRY_SERVICE_IMAP, cancellable, error);
+  if (secret == NULL)
+    return FALSE;
+  ok = oauth2 ? ferry_imap_client_login_xoauth2 (client, secret, cancellable, &local_error)
+              : ferry_imap_client_login (client, secret, cancellable, &local_error);
+  if (ok)
+    return TRUE;
+  if (g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NO_PERM))
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                 oauth2 ? _ ("%s; check oauth2-token-command")
+                        : _ ("%s; check the password with `ferry password set %s imap`"),
+                 local_error->message, account->name);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+/**
+ * ferry_store_imap_new:
+ * @account: the account whose `imap-*` keys say where and how
+ * @timeout_seconds: how long the server may stay silent
+ * @cancellable: (nullable): cancels this and every later call
+ * @error: return location for a #GError
+ *
+ * Connects and logs in.
+ *
+ * Returns: (transfer full): the store, or %NULL with @error set.
+ */
+FerryStore *
+ferry_store_imap_new (const FerryAccount *account,
+                      guint timeout_seconds,
+                      GCancellable *cancellable,
+                      GError **error)
+{
+  FerryImapSettings settings = {
+    .host = account->imap_host,
+    .port = account->imap_port,
+    .security = account->imap_security,
+    .ca_file = account->imap_ca_file,
+    .tls_fingerprint = account->imap_tls_fingerprint,
+    .user = account->imap_user,
+    .timeout_seconds = timeout_seconds,
+  };
+  g_autoptr (FerryImapClient) client = NULL;
+  FerryImapStore *self;
+
+  g_return_val_if_fail (account != NULL && account->imap_host != NULL, NULL);
+
+  client = ferry_imap_client_connect (&settings, cancellable, error);
+  if (client == NULL || !log_in (client, account, cancellable, error))
+    return NULL;
+
+  self = g_new0 (FerryImapStore, 1);
+  ferry_store_init (&self->parent, &imap_store_class, account->imap_host);
+  self->client = g_steal_pointer (&client);
+  self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  return &self->parent;
+}
