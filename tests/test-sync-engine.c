@@ -121,6 +121,10 @@ FORWARD (expunge,
          gboolean,
          (FerryStore * store, GPtrArray *ids, GError **error),
          (((ValidityStore *) store)->inner, ids, error))
+FORWARD (move,
+         gboolean,
+         (FerryStore * store, const char *id, const char *to, char **new_id, GError **error),
+         (((ValidityStore *) store)->inner, id, to, new_id, error))
 
 static void
 validity_append_abort (FerryStore *store, FerryStoreAppend *append)
@@ -144,6 +148,7 @@ static FerryStoreClass validity_class = {
   .flush = validity_flush,
   .set_flags = validity_set_flags,
   .expunge = validity_expunge,
+  .move = validity_move,
 };
 
 static FerryStore *
@@ -329,6 +334,22 @@ delete_message (World *w, const char *side, const char *folder, const char *name
 
   g_assert_nonnull (path);
   g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+/* What mu and notmuch do: the file changes folder, not name. */
+static void
+move_message (World *w, const char *side, const char *from, const char *to, const char *name)
+{
+  g_autofree char *path = find_message (w, side, from, name);
+  g_autofree char *base = NULL;
+  g_autofree char *dir = folder_dir (w, side, to);
+  g_autofree char *target = NULL;
+
+  g_assert_nonnull (path);
+  base = g_path_get_basename (path);
+  make_maildir (dir);
+  target = g_build_filename (dir, "cur", base, NULL);
+  g_assert_cmpint (g_rename (path, target), ==, 0);
 }
 
 static void
@@ -758,6 +779,34 @@ test_replaced_folder (void)
   world_clear (&w);
 }
 
+static void
+test_moved_between_folders (void)
+{
+  World w;
+  g_autofree char *result = NULL;
+  g_autofree char *moved = NULL;
+
+  world_init (&w, "both", "both", "none");
+  prepare_roots (&w);
+  add_message (&w, "far", "INBOX", "moved", "S");
+  add_message (&w, "far", "INBOX", "stays", "S");
+  add_message (&w, "far", "Archive", "old", "S");
+  settle (&w);
+
+  move_message (&w, "near", "INBOX", "Archive", "moved");
+  result = sync_at_every_step (&w);
+  g_assert_cmpstr (result, ==,
+                   "far:\nArchive\nArchive <moved@example.org> S\nArchive <old@example.org> S\n"
+                   "INBOX\nINBOX <first@example.org> S\nINBOX <stays@example.org> S\n"
+                   "near:\nArchive\nArchive <moved@example.org> S\nArchive <old@example.org> S\n"
+                   "INBOX\nINBOX <first@example.org> S\nINBOX <stays@example.org> S\n");
+
+  /* Moved on the far side too, not uploaded again: it kept its name. */
+  moved = g_build_filename (w.dir, "whole", "far", "Archive", "cur", "moved.far.test:2,S", NULL);
+  g_assert_true (g_file_test (moved, G_FILE_TEST_EXISTS));
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -773,5 +822,6 @@ main (int argc, char **argv)
                    test_deletions_kept_without_expunge);
   g_test_add_func ("/sync-engine/folders", test_folders);
   g_test_add_func ("/sync-engine/replaced-folder", test_replaced_folder);
+  g_test_add_func ("/sync-engine/moved-between-folders", test_moved_between_folders);
   return g_test_run ();
 }

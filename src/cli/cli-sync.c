@@ -122,6 +122,7 @@ add_totals (FerrySyncStats *totals, const FerrySyncStats *stats)
   totals->uploaded += stats->uploaded;
   totals->flag_changes += stats->flag_changes;
   totals->deleted += stats->deleted;
+  totals->moved += stats->moved;
   totals->skipped += stats->skipped;
   totals->failed_folders += stats->failed_folders;
 }
@@ -218,9 +219,9 @@ print_summary (Run *run, gdouble seconds, gboolean dry_run)
                                 : g_strdup ("");
 
   printf ("%s%u folders in %u accounts: %u fetched, %u uploaded, %u flag changes, %u deleted, %u "
-          "skipped%s in %.1f s\n",
+          "moved, %u skipped%s in %.1f s\n",
           dry_run ? "Dry run, nothing changed: " : "", t->folders, run->accounts, t->fetched,
-          t->uploaded, t->flag_changes, t->deleted, t->skipped, failed, seconds);
+          t->uploaded, t->flag_changes, t->deleted, t->moved, t->skipped, failed, seconds);
 }
 
 static gboolean

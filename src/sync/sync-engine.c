@@ -30,6 +30,7 @@
 #include "core/errors.h"
 #include "core/test-hooks.h"
 #include "sync/sync-engine.h"
+#include "sync/sync-moves.h"
 
 /* A batch is written to the target, then made durable, then recorded, all
  * at once: one directory fsync and two transactions per batch rather than
@@ -1063,6 +1064,7 @@ typedef struct
   char *far_name; /* NULL when the server has no such folder */
   gboolean near;  /* whether the Maildir side has it */
   FerrySyncFolderRecord *record;
+  gboolean sync; /* decided by prepare_folder() */
 } FolderPlan;
 
 static void
@@ -1384,9 +1386,50 @@ plan_folders (FerrySyncEngine *self,
 }
 
 static void
-report_failure (FerrySyncEngine *self, const char *folder, const GError *error)
+note_failure (FerrySyncEngine *self,
+              const char *folder,
+              FerrySyncStats *stats,
+              GError **first_error,
+              GError **error)
 {
-  report (self, FERRY_SYNC_EVENT_FAILURE, folder, "%s", error->message);
+  stats->failed_folders++;
+  report (self, FERRY_SYNC_EVENT_FAILURE, folder, "%s", (*error)->message);
+  if (*first_error == NULL)
+    *first_error = g_steal_pointer (error);
+}
+
+/* Before any folder is synced, so that a move is not taken for a deletion
+ * in one folder and a new message in another. */
+static void
+carry_moves (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GError **first_error)
+{
+  g_autoptr (GArray) folders = g_array_new (FALSE, FALSE, sizeof (FerrySyncMoveFolder));
+  g_autoptr (GPtrArray) pointers = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  guint moved = 0;
+
+  for (guint i = 0; i < plans->len; i++)
+    {
+      FolderPlan *plan = g_ptr_array_index (plans, i);
+      FerrySyncMoveFolder folder
+          = { plan->name, plan->far_name, plan->record != NULL ? plan->record->id : 0 };
+
+      if (plan->sync && plan->record != NULL && plan->record->id > 0)
+        g_array_append_val (folders, folder);
+    }
+  for (guint i = 0; i < folders->len; i++)
+    g_ptr_array_add (pointers, &g_array_index (folders, FerrySyncMoveFolder, i));
+
+  if (!ferry_sync_moves_carry (self->stores[FAR], self->stores[NEAR], self->state, pointers,
+                               self->policy.dry_run, &moved, &error))
+    note_failure (self, NULL, stats, first_error, &error);
+  else if (moved > 0)
+    report (self, self->policy.dry_run ? FERRY_SYNC_EVENT_PLAN : FERRY_SYNC_EVENT_NOTICE, NULL,
+            self->policy.dry_run ? _ ("would move %u messages on the server as they were moved "
+                                      "here")
+                                 : _ ("%u messages moved on the server as they were moved here"),
+            moved);
+  stats->moved += moved;
 }
 
 /**
@@ -1427,20 +1470,21 @@ ferry_sync_engine_run (FerrySyncEngine *self,
     {
       FolderPlan *plan = g_ptr_array_index (plans, i);
       g_autoptr (GError) local_error = NULL;
-      gboolean sync;
 
-      if (prepare_folder (self, plan, delimiter, records, &sync, &local_error) && sync)
-        {
-          stats->folders++;
-          sync_messages (self, plan->record, plan->far_name, stats, &local_error);
-        }
-      if (local_error != NULL)
-        {
-          stats->failed_folders++;
-          report_failure (self, plan->name, local_error);
-          if (first_error == NULL)
-            first_error = g_steal_pointer (&local_error);
-        }
+      if (!prepare_folder (self, plan, delimiter, records, &plan->sync, &local_error))
+        note_failure (self, plan->name, stats, &first_error, &local_error);
+    }
+  carry_moves (self, plans, stats, &first_error);
+  for (guint i = 0; i < plans->len; i++)
+    {
+      FolderPlan *plan = g_ptr_array_index (plans, i);
+      g_autoptr (GError) local_error = NULL;
+
+      if (!plan->sync)
+        continue;
+      stats->folders++;
+      if (!sync_messages (self, plan->record, plan->far_name, stats, &local_error))
+        note_failure (self, plan->name, stats, &first_error, &local_error);
     }
 
   if (first_error != NULL)

@@ -30,6 +30,7 @@ typedef struct
   guint uploaded; /* copied near to far */
   guint flag_changes;
   guint deleted;
+  guint moved;   /* between folders, on the far side, as on the near side */
   guint skipped; /* over max-size */
   guint failed_folders;
 } FerrySyncStats;

@@ -306,6 +306,32 @@ imap_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
                                        self->cancellable, error);
 }
 
+static gboolean
+imap_store_move (
+    FerryStore *store, const char *id, const char *to_folder, char **new_id, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (FerryImapCopyResult) result = NULL;
+  guint32 uid;
+
+  /* A COPY and an EXPUNGE would be two steps a crash could come between,
+   * leaving the message in both folders: only MOVE is one. */
+  if (!ferry_imap_client_has_capability (self->client, "MOVE"))
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                        _ ("%s does not offer MOVE (RFC 6851)"), store->description),
+           FALSE;
+  if (!parse_uid (id, &uid))
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
+           FALSE;
+  result = ferry_imap_client_move (self->client, &uid, 1, to_folder, self->cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  if (result->source_uids != NULL && result->source_uids->len == 1
+      && g_array_index (result->source_uids, guint32, 0) == uid)
+    *new_id = g_strdup_printf ("%u", g_array_index (result->dest_uids, guint32, 0));
+  return TRUE;
+}
+
 static const FerryStoreClass imap_store_class = {
   .kind = "imap",
   .finalize = imap_store_finalize,
@@ -322,6 +348,7 @@ static const FerryStoreClass imap_store_class = {
   .flush = imap_store_flush,
   .set_flags = imap_store_set_flags,
   .expunge = imap_store_expunge,
+  .move = imap_store_move,
 };
 
 static gboolean

@@ -18,6 +18,7 @@
 #include "core/errors.h"
 #include "core/message-header.h"
 #include "maildir/maildir-folder.h"
+#include "maildir/maildir-fs.h"
 #include "maildir/maildir-layout.h"
 #include "sync/sync-store-maildir.h"
 
@@ -362,6 +363,39 @@ maildir_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
   return TRUE;
 }
 
+static gboolean
+maildir_store_move (
+    FerryStore *store, const char *id, const char *to_folder, char **new_id, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autoptr (FerryMaildirMessage) message = ferry_maildir_folder_find (self->selected, id, error);
+  g_autoptr (FerryMaildirFolder) target = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  int failed;
+
+  if (message == NULL)
+    return FALSE;
+  target = ferry_maildir_layout_open_folder (self->layout, to_folder, FALSE, error);
+  if (target == NULL)
+    return FALSE;
+  from = g_build_filename (ferry_maildir_folder_get_path (self->selected),
+                           message->in_new ? "new" : "cur", message->filename, NULL);
+  to = g_build_filename (ferry_maildir_folder_get_path (target), message->in_new ? "new" : "cur",
+                         message->filename, NULL);
+  failed = ferry_maildir_fs_rename_noreplace (from, to);
+  if (failed != 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO, _ ("Cannot move %s to %s: %s"), from,
+                   ferry_maildir_folder_get_path (target), g_strerror (failed));
+      return FALSE;
+    }
+  g_hash_table_remove (self->filenames, id);
+  *new_id = g_strdup (id);
+  return ferry_maildir_folder_sync_dirs (target, error)
+         && ferry_maildir_folder_sync_dirs (self->selected, error);
+}
+
 static const FerryStoreClass maildir_store_class = {
   .kind = "maildir",
   .finalize = maildir_store_finalize,
@@ -378,6 +412,7 @@ static const FerryStoreClass maildir_store_class = {
   .flush = maildir_store_flush,
   .set_flags = maildir_store_set_flags,
   .expunge = maildir_store_expunge,
+  .move = maildir_store_move,
 };
 
 /**

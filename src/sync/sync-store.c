@@ -8,6 +8,7 @@
  */
 #include "build-config.h"
 
+#include "core/errors.h"
 #include "core/test-hooks.h"
 #include "sync/sync-store.h"
 
@@ -268,6 +269,38 @@ ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error)
   if (!self->klass->expunge (self, ids, error))
     return FALSE;
   ferry_test_hook_step ("expunge");
+  return TRUE;
+}
+
+/**
+ * ferry_store_move:
+ * @self: a #FerryStore with a folder selected
+ * @id: a message of that folder
+ * @to_folder: the folder to move it to
+ * @new_id: (out) (transfer full) (optional): its id there, or %NULL when
+ *   the store cannot tell
+ * @error: return location for a #GError
+ *
+ * Moves a message to another folder, keeping it the same message (an IMAP
+ * MOVE, RFC 6851). Stores that cannot fail with FERRY_ERROR_UNAVAILABLE.
+ */
+gboolean
+ferry_store_move (
+    FerryStore *self, const char *id, const char *to_folder, char **new_id, GError **error)
+{
+  g_autofree char *moved_id = NULL;
+
+  g_return_val_if_fail (self != NULL && id != NULL && to_folder != NULL, FALSE);
+
+  if (self->klass->move == NULL)
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                        "%s cannot move messages between folders", self->description),
+           FALSE;
+  if (!self->klass->move (self, id, to_folder, &moved_id, error))
+    return FALSE;
+  ferry_test_hook_step ("move");
+  if (new_id != NULL)
+    *new_id = g_steal_pointer (&moved_id);
   return TRUE;
 }
 

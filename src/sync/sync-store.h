@@ -89,6 +89,9 @@ typedef struct
                          FerryMailFlags new_flags,
                          GError **error);
   gboolean (*expunge) (FerryStore *self, GPtrArray *ids, GError **error);
+  /* Optional; FERRY_ERROR_UNAVAILABLE when the store cannot. */
+  gboolean (*move) (
+      FerryStore *self, const char *id, const char *to_folder, char **new_id, GError **error);
 } FerryStoreClass;
 
 struct _FerryStore
@@ -128,6 +131,8 @@ gboolean ferry_store_set_flags (FerryStore *self,
                                 FerryMailFlags new_flags,
                                 GError **error);
 gboolean ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error);
+gboolean ferry_store_move (
+    FerryStore *self, const char *id, const char *to_folder, char **new_id, GError **error);
 
 FerryStoreFolder *ferry_store_folder_new (const char *name, char delimiter);
 void ferry_store_folder_free (FerryStoreFolder *folder);
