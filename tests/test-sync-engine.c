@@ -121,6 +121,10 @@ FORWARD (expunge,
          gboolean,
          (FerryStore * store, GPtrArray *ids, GError **error),
          (((ValidityStore *) store)->inner, ids, error))
+FORWARD (copy,
+         gboolean,
+         (FerryStore * store, const char *id, const char *to, GError **error),
+         (((ValidityStore *) store)->inner, id, to, error))
 FORWARD (move,
          gboolean,
          (FerryStore * store, const char *id, const char *to, char **new_id, GError **error),
@@ -148,6 +152,7 @@ static FerryStoreClass validity_class = {
   .flush = validity_flush,
   .set_flags = validity_set_flags,
   .expunge = validity_expunge,
+  .copy = validity_copy,
   .move = validity_move,
 };
 
@@ -177,7 +182,7 @@ side_from_name (const char *name)
                                         : FERRY_SIDE_NONE;
 }
 
-/* --sync WORLD EXPUNGE CREATE REMOVE */
+/* --sync WORLD EXPUNGE CREATE REMOVE [TRASH] */
 static int
 run_sync (char **argv)
 {
@@ -185,8 +190,9 @@ run_sync (char **argv)
   g_autofree char *far_root = g_build_filename (argv[0], "far", NULL);
   g_autofree char *near_root = g_build_filename (argv[0], "near", NULL);
   g_autofree char *state_path = g_build_filename (argv[0], "state.db", NULL);
-  FerrySyncPolicy policy
-      = { side_from_name (argv[1]), side_from_name (argv[2]), side_from_name (argv[3]), 0, FALSE };
+  FerrySyncPolicy policy = {
+    side_from_name (argv[1]), side_from_name (argv[2]), side_from_name (argv[3]), 0, argv[4], FALSE
+  };
   g_autoptr (FerryStore) far = far_store_new (far_root, &error);
   g_autoptr (FerryStore) near = NULL;
   g_autoptr (FerrySyncState) state = NULL;
@@ -222,6 +228,7 @@ typedef struct
 {
   char *dir;
   char *expunge, *create, *remove;
+  const char *trash;
 } World;
 
 static void
@@ -231,6 +238,7 @@ world_init (World *w, const char *expunge, const char *create, const char *remov
   w->expunge = g_strdup (expunge);
   w->create = g_strdup (create);
   w->remove = g_strdup (remove);
+  w->trash = NULL;
 }
 
 static void
@@ -391,7 +399,8 @@ replace_far_folder (World *w, const char *folder, guint validity)
 static int
 spawn_sync (const char *dir, World *w, const char *crash_after, char **output)
 {
-  const char *argv[] = { self_path, "--sync", dir, w->expunge, w->create, w->remove, NULL };
+  const char *argv[]
+      = { self_path, "--sync", dir, w->expunge, w->create, w->remove, w->trash, NULL };
   g_auto (GStrv) env = g_get_environ ();
   g_autoptr (GError) error = NULL;
   g_autofree char *err = NULL;
@@ -807,10 +816,33 @@ test_moved_between_folders (void)
   world_clear (&w);
 }
 
+static void
+test_trash (void)
+{
+  World w;
+  g_autofree char *result = NULL;
+
+  world_init (&w, "both", "both", "none");
+  w.trash = "Trash";
+  prepare_roots (&w);
+  add_message (&w, "far", "INBOX", "deleted-here", "S");
+  add_message (&w, "far", "Trash", "old-trash", "S");
+  settle (&w);
+
+  delete_message (&w, "near", "INBOX", "deleted-here");
+  result = sync_at_every_step (&w);
+  /* Gone from the INBOX on both sides; on the server it waits in Trash,
+   * no longer marked deleted, and comes down with it. */
+  assert_lacks (result, "INBOX <deleted-here");
+  assert_contains (result, "far:\nINBOX\nINBOX <first@example.org> S\nTrash\nTrash "
+                           "<deleted-here@example.org> S\n");
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
-  if (argc == 6 && g_str_equal (argv[1], "--sync"))
+  if ((argc == 6 || argc == 7) && g_str_equal (argv[1], "--sync"))
     return run_sync (argv + 2);
 
   self_path = argv[0];
@@ -823,5 +855,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sync-engine/folders", test_folders);
   g_test_add_func ("/sync-engine/replaced-folder", test_replaced_folder);
   g_test_add_func ("/sync-engine/moved-between-folders", test_moved_between_folders);
+  g_test_add_func ("/sync-engine/trash", test_trash);
   return g_test_run ();
 }

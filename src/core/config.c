@@ -498,6 +498,7 @@ ferry_account_free (FerryAccount *account)
   g_free (account->oauth2_token_command);
   g_free (account->folders);
   g_free (account->strip_prefix);
+  g_free (account->trash);
   g_strfreev (account->folder_map);
   g_free (account->inbox);
   g_free (account);
@@ -652,6 +653,7 @@ parse_sync_policy (Parser *p, const char *group, FerryAccount *a)
   if (a->folders == NULL)
     a->folders = g_strdup ("*");
   a->strip_prefix = get_string (p, group, "strip-prefix");
+  a->trash = get_string (p, group, "trash");
   if (!get_folder_map (p, group, a) || !get_size (p, group, "max-size", 0, &a->max_size)
       || !get_uint (p, group, "max-connections", 1, 16, 1, &max_connections))
     return FALSE;

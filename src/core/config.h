@@ -70,6 +70,7 @@ typedef struct
   char *strip_prefix; /* taken off server folder names, as "INBOX." */
   char **folder_map;  /* server name, local name, server name, ...; or NULL */
   guint64 max_size;   /* messages larger are not copied; 0 for no limit */
+  char *trash;        /* server folder (local name) that takes what is expunged there */
   guint max_connections;
 } FerryAccount;
 

@@ -99,6 +99,7 @@ run_engine (FerryStore *far,
     .create = account->create,
     .remove = account->remove,
     .max_size = account->max_size,
+    .trash = account->trash,
     .dry_run = request->dry_run,
   };
   g_autoptr (FerrySyncEngine) engine = ferry_sync_engine_new (far, near, state, map, &policy);

@@ -54,6 +54,8 @@ struct _FerrySyncEngine
   FerrySyncPolicy policy;
   FerrySyncReportFunc report;
   gpointer report_data;
+  char *trash;          /* policy.trash, owned */
+  char *trash_far_name; /* what the server calls it, once known */
 };
 
 typedef struct
@@ -143,6 +145,8 @@ ferry_sync_engine_new (FerryStore *far,
   self->state = ferry_sync_state_ref (state);
   self->map = map;
   self->policy = *policy;
+  self->trash = g_strdup (policy->trash);
+  self->policy.trash = self->trash;
   return self;
 }
 
@@ -154,6 +158,8 @@ ferry_sync_engine_free (FerrySyncEngine *self)
   ferry_store_unref (self->stores[FAR]);
   ferry_store_unref (self->stores[NEAR]);
   ferry_sync_state_unref (self->state);
+  g_free (self->trash);
+  g_free (self->trash_far_name);
   g_free (self);
 }
 
@@ -883,10 +889,101 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
 
 /* ---- expunge ------------------------------------------------------------- */
 
+/* Takes the deleted mark off the messages now in the trash folder, which
+ * would otherwise be expunged from there too. */
+static gboolean
+unmark_in_trash (FolderSync *fs, GPtrArray *moved, GError **error)
+{
+  FerryStore *far = fs->engine->stores[FAR];
+  FerryStoreFolderStatus status;
+
+  if (moved->len == 0)
+    return TRUE;
+  if (!ferry_store_select_folder (far, fs->engine->trash_far_name, &status, error))
+    return FALSE;
+  for (guint i = 0; i < moved->len; i += 2)
+    {
+      const char *id = g_ptr_array_index (moved, i);
+      FerryStoreMessage *message = g_ptr_array_index (moved, i + 1);
+
+      if (id != NULL
+          && !ferry_store_set_flags (far, id, message->flags,
+                                     message->flags & ~FERRY_MAIL_FLAG_DELETED, error))
+        return FALSE;
+    }
+  return ferry_store_select_folder (far, fs->names[FAR], &status, error);
+}
+
+/* In the trash folder itself, a message marked deleted that was never
+ * synced is one Ferry moved there and was stopped before it took the mark
+ * off: take it off now, so that it is kept as it would have been. */
+static gboolean
+unmark_arrivals (FolderSync *fs, GError **error)
+{
+  const char *trash = fs->engine->trash_far_name;
+
+  if (trash == NULL || !g_str_equal (fs->names[FAR], trash) || fs->engine->policy.dry_run)
+    return TRUE;
+  for (guint i = 0; i < fs->lists[FAR]->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (fs->lists[FAR], i);
+
+      if ((message->flags & FERRY_MAIL_FLAG_DELETED) && !is_paired (fs, message, FAR))
+        {
+          if (!ferry_store_set_flags (fs->engine->stores[FAR], message->id, message->flags,
+                                      message->flags & ~FERRY_MAIL_FLAG_DELETED, error))
+            return FALSE;
+          message->flags &= ~FERRY_MAIL_FLAG_DELETED;
+        }
+    }
+  return TRUE;
+}
+
+/* Moves (or copies) to the trash folder what is about to be expunged on
+ * the server, as mbsync's Trash does, without the deleted mark. A message
+ * moved there has left this folder already; one copied there is expunged
+ * as usual. After a crash half-way, unmark_arrivals() finishes the job. */
+static gboolean
+keep_in_trash (FolderSync *fs, GPtrArray *ids, GHashTable *expunged, GError **error)
+{
+  FerryStore *far = fs->engine->stores[FAR];
+  const char *trash = fs->engine->trash_far_name;
+  g_autoptr (GPtrArray) moved = g_ptr_array_new_with_free_func (NULL);
+  g_autoptr (GPtrArray) new_ids = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < ids->len;)
+    {
+      const char *id = g_ptr_array_index (ids, i);
+      FerryStoreMessage *message = g_hash_table_lookup (fs->messages[FAR], id);
+      g_autoptr (GError) local_error = NULL;
+      char *new_id = NULL;
+
+      if (ferry_store_move (far, id, trash, &new_id, &local_error))
+        {
+          g_ptr_array_add (new_ids, new_id);
+          g_ptr_array_add (moved, new_id);
+          g_ptr_array_add (moved, message);
+          g_hash_table_add (expunged, (gpointer) id);
+          g_ptr_array_remove_index (ids, i);
+          continue;
+        }
+      if (!g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE))
+        return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+      if (!ferry_store_set_flags (far, id, message->flags,
+                                  message->flags & ~FERRY_MAIL_FLAG_DELETED, error)
+          || !ferry_store_copy (far, id, trash, error))
+        return FALSE;
+      i++;
+    }
+  return unmark_in_trash (fs, moved, error);
+}
+
 static gboolean
 expunge_side (FolderSync *fs, Side side, GHashTable *expunged, GError **error)
 {
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  const char *trash = fs->engine->trash_far_name;
+  guint count;
 
   for (guint i = 0; i < fs->lists[side]->len; i++)
     {
@@ -894,15 +991,18 @@ expunge_side (FolderSync *fs, Side side, GHashTable *expunged, GError **error)
       if (message->flags & FERRY_MAIL_FLAG_DELETED)
         g_ptr_array_add (ids, message->id);
     }
-  if (ids->len == 0)
+  count = ids->len;
+  if (count == 0)
     return TRUE;
   if (fs->engine->policy.dry_run)
     report (fs->engine, FERRY_SYNC_EVENT_PLAN, fs->folder->name,
-            _ ("would remove %u messages marked deleted %s"), ids->len,
+            _ ("would remove %u messages marked deleted %s"), count,
             side == FAR ? _ ("on the server") : _ ("here"));
-  else if (!ferry_store_expunge (fs->engine->stores[side], ids, error))
+  else if ((side == FAR && trash != NULL && !g_str_equal (fs->names[FAR], trash)
+            && !keep_in_trash (fs, ids, expunged, error))
+           || !ferry_store_expunge (fs->engine->stores[side], ids, error))
     return FALSE;
-  fs->stats.deleted += ids->len;
+  fs->stats.deleted += count;
   for (guint i = 0; i < ids->len; i++)
     g_hash_table_add (expunged, g_ptr_array_index (ids, i));
   return TRUE;
@@ -1041,9 +1141,10 @@ sync_messages (FerrySyncEngine *self,
   report (self, FERRY_SYNC_EVENT_FOLDER_STARTED, folder->name, NULL);
 
   ok = select_and_list (&fs, error) && load_records (&fs, error) && check_validity (&fs, error)
-       && settle_pending (&fs, error) && reconcile_records (&fs, error)
-       && copy_new_messages (&fs, FAR, error) && copy_new_messages (&fs, NEAR, error)
-       && expunge (&fs, error) && save_folder_status (&fs, error);
+       && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
+       && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
+       && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
+       && save_folder_status (&fs, error);
 
   stats->fetched += fs.stats.fetched;
   stats->uploaded += fs.stats.uploaded;
@@ -1432,6 +1533,33 @@ carry_moves (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GEr
   stats->moved += moved;
 }
 
+/* The trash folder is made on the server if it is not there yet. */
+static gboolean
+prepare_trash (FerrySyncEngine *self, char delimiter, GError **error)
+{
+  g_autoptr (GPtrArray) folders = NULL;
+
+  g_clear_pointer (&self->trash_far_name, g_free);
+  self->trash_far_name = ferry_sync_folder_map_to_far (self->map, self->trash,
+                                                       delimiter != '\0' ? delimiter : '/', error);
+  if (self->trash_far_name == NULL)
+    return FALSE;
+  folders = ferry_store_list_folders (self->stores[FAR], error);
+  if (folders == NULL)
+    return FALSE;
+  for (guint i = 0; i < folders->len; i++)
+    if (g_str_equal (((FerryStoreFolder *) g_ptr_array_index (folders, i))->name,
+                     self->trash_far_name))
+      return TRUE;
+  if (self->policy.dry_run)
+    {
+      report (self, FERRY_SYNC_EVENT_PLAN, self->trash,
+              _ ("would create the folder on the server"));
+      return TRUE;
+    }
+  return ferry_store_create_folder (self->stores[FAR], self->trash_far_name, error);
+}
+
 /**
  * ferry_sync_engine_run:
  * @self: a #FerrySyncEngine
@@ -1463,7 +1591,7 @@ ferry_sync_engine_run (FerrySyncEngine *self,
   if (records == NULL)
     return FALSE;
   plans = plan_folders (self, only, records, &delimiter, error);
-  if (plans == NULL)
+  if (plans == NULL || (self->trash != NULL && !prepare_trash (self, delimiter, error)))
     return FALSE;
 
   for (guint i = 0; i < plans->len; i++)

@@ -20,6 +20,7 @@ typedef struct
   FerrySide create;  /* where a folder found only on the other side is made */
   FerrySide remove;  /* where a folder deleted on the other side is deleted too */
   guint64 max_size;  /* messages larger than this are not copied; 0 for no limit */
+  const char *trash; /* Ferry's name of the server folder that takes what is expunged there */
   gboolean dry_run;  /* say what would be done, change nothing */
 } FerrySyncPolicy;
 

@@ -307,6 +307,20 @@ imap_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
 }
 
 static gboolean
+imap_store_copy (FerryStore *store, const char *id, const char *to_folder, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (FerryImapCopyResult) result = NULL;
+  guint32 uid;
+
+  if (!parse_uid (id, &uid))
+    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
+           FALSE;
+  result = ferry_imap_client_copy (self->client, &uid, 1, to_folder, self->cancellable, error);
+  return result != NULL;
+}
+
+static gboolean
 imap_store_move (
     FerryStore *store, const char *id, const char *to_folder, char **new_id, GError **error)
 {
@@ -348,6 +362,7 @@ static const FerryStoreClass imap_store_class = {
   .flush = imap_store_flush,
   .set_flags = imap_store_set_flags,
   .expunge = imap_store_expunge,
+  .copy = imap_store_copy,
   .move = imap_store_move,
 };
 

@@ -364,6 +364,35 @@ maildir_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
 }
 
 static gboolean
+maildir_store_copy (FerryStore *store, const char *id, const char *to_folder, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autoptr (FerryMaildirMessage) message = ferry_maildir_folder_find (self->selected, id, error);
+  g_autoptr (FerryMaildirFolder) target = NULL;
+  g_autoptr (FerryMaildirDelivery) delivery = NULL;
+  g_autofree char *filename = NULL;
+  guint64 size;
+  int from;
+  gboolean ok;
+
+  if (message == NULL)
+    return FALSE;
+  target = ferry_maildir_layout_open_folder (self->layout, to_folder, FALSE, error);
+  delivery = target != NULL ? ferry_maildir_folder_begin_delivery (target, error) : NULL;
+  if (delivery == NULL)
+    return FALSE;
+  from = ferry_maildir_folder_open_message (self->selected, id, message->filename, &size, error);
+  if (from < 0)
+    return FALSE;
+  ok = copy_fd (from, ferry_maildir_delivery_get_fd (delivery),
+                ferry_maildir_folder_get_path (self->selected), error);
+  close (from);
+  if (ok)
+    filename = ferry_maildir_delivery_commit (delivery, message->flags, error);
+  return filename != NULL && ferry_maildir_folder_sync_dirs (target, error);
+}
+
+static gboolean
 maildir_store_move (
     FerryStore *store, const char *id, const char *to_folder, char **new_id, GError **error)
 {
@@ -412,6 +441,7 @@ static const FerryStoreClass maildir_store_class = {
   .flush = maildir_store_flush,
   .set_flags = maildir_store_set_flags,
   .expunge = maildir_store_expunge,
+  .copy = maildir_store_copy,
   .move = maildir_store_move,
 };
 

@@ -273,6 +273,26 @@ ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error)
 }
 
 /**
+ * ferry_store_copy:
+ * @self: a #FerryStore with a folder selected
+ * @id: a message of that folder
+ * @to_folder: another folder of the store
+ * @error: return location for a #GError
+ *
+ * Copies a message to another folder, flags and all.
+ */
+gboolean
+ferry_store_copy (FerryStore *self, const char *id, const char *to_folder, GError **error)
+{
+  g_return_val_if_fail (self != NULL && id != NULL && to_folder != NULL, FALSE);
+
+  if (!self->klass->copy (self, id, to_folder, error))
+    return FALSE;
+  ferry_test_hook_step ("copy");
+  return TRUE;
+}
+
+/**
  * ferry_store_move:
  * @self: a #FerryStore with a folder selected
  * @id: a message of that folder

@@ -89,6 +89,7 @@ typedef struct
                          FerryMailFlags new_flags,
                          GError **error);
   gboolean (*expunge) (FerryStore *self, GPtrArray *ids, GError **error);
+  gboolean (*copy) (FerryStore *self, const char *id, const char *to_folder, GError **error);
   /* Optional; FERRY_ERROR_UNAVAILABLE when the store cannot. */
   gboolean (*move) (
       FerryStore *self, const char *id, const char *to_folder, char **new_id, GError **error);
@@ -131,6 +132,7 @@ gboolean ferry_store_set_flags (FerryStore *self,
                                 FerryMailFlags new_flags,
                                 GError **error);
 gboolean ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error);
+gboolean ferry_store_copy (FerryStore *self, const char *id, const char *to_folder, GError **error);
 gboolean ferry_store_move (
     FerryStore *self, const char *id, const char *to_folder, char **new_id, GError **error);
 
