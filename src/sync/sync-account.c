@@ -84,6 +84,33 @@ folder_map_for (FerryConfig *config, const FerryAccount *account, GError **error
   return NULL;
 }
 
+typedef struct
+{
+  FerryConfig *config;
+  const FerryAccount *account;
+  const char *db_path;
+  GCancellable *cancellable;
+} WorkerSource;
+
+static gboolean
+make_worker (
+    FerryStore **far, FerryStore **near, FerrySyncState **state, gpointer user_data, GError **error)
+{
+  WorkerSource *source = user_data;
+  const FerryAccount *account = source->account;
+
+  *near = ferry_store_maildir_new (account->maildir, account->subfolders, account->inbox, error);
+  *state = *near != NULL ? ferry_sync_state_open (source->db_path, error) : NULL;
+  *far = *state != NULL ? ferry_store_imap_new (account, source->config->timeout_seconds,
+                                                source->cancellable, error)
+                        : NULL;
+  if (*far != NULL)
+    return TRUE;
+  g_clear_pointer (near, ferry_store_unref);
+  g_clear_pointer (state, ferry_sync_state_unref);
+  return FALSE;
+}
+
 static gboolean
 run_engine (FerryStore *far,
             FerryStore *near,
@@ -91,6 +118,7 @@ run_engine (FerryStore *far,
             FerrySyncFolderMap *map,
             const FerryAccount *account,
             const FerrySyncRequest *request,
+            WorkerSource *workers,
             FerrySyncStats *stats,
             GError **error)
 {
@@ -105,6 +133,7 @@ run_engine (FerryStore *far,
   g_autoptr (FerrySyncEngine) engine = ferry_sync_engine_new (far, near, state, map, &policy);
 
   ferry_sync_engine_set_report_func (engine, request->report, request->report_data);
+  ferry_sync_engine_set_worker_func (engine, make_worker, workers, account->max_connections);
   return ferry_sync_engine_run (engine, request->only, stats, error);
 }
 
@@ -157,7 +186,9 @@ ferry_sync_account (FerryConfig *config,
     state = ferry_sync_state_open (db_path, error);
   if (state != NULL)
     far = ferry_store_imap_new (account, config->timeout_seconds, cancellable, error);
-  ok = far != NULL && run_engine (far, near, state, map, account, request, stats, error);
+  ok = far != NULL
+       && run_engine (far, near, state, map, account, request,
+                      &(WorkerSource){ config, account, db_path, cancellable }, stats, error);
   close (lock);
   return ok;
 }

@@ -46,10 +46,20 @@ typedef enum
 
 #define OTHER(side) ((Side) (1 - (side)))
 
-struct _FerrySyncEngine
+/* What one connection to each side needs: with max-connections, several
+ * of them sync different folders at once. */
+typedef struct
 {
   FerryStore *stores[2];
   FerrySyncState *state;
+} Worker;
+
+struct _FerrySyncEngine
+{
+  Worker main;
+  FerrySyncWorkerFunc make_worker;
+  gpointer make_worker_data;
+  guint max_workers;
   FerrySyncFolderMap *map;
   FerrySyncPolicy policy;
   FerrySyncReportFunc report;
@@ -61,6 +71,8 @@ struct _FerrySyncEngine
 typedef struct
 {
   FerrySyncEngine *engine;
+  FerryStore **stores; /* the worker's */
+  FerrySyncState *state;
   FerrySyncFolderRecord *folder;
   const char *names[2];
   FerryStoreFolderStatus status[2];
@@ -140,11 +152,12 @@ ferry_sync_engine_new (FerryStore *far,
   g_return_val_if_fail (state != NULL && map != NULL && policy != NULL, NULL);
 
   self = g_new0 (FerrySyncEngine, 1);
-  self->stores[FAR] = ferry_store_ref (far);
-  self->stores[NEAR] = ferry_store_ref (near);
-  self->state = ferry_sync_state_ref (state);
+  self->main.stores[FAR] = ferry_store_ref (far);
+  self->main.stores[NEAR] = ferry_store_ref (near);
+  self->main.state = ferry_sync_state_ref (state);
   self->map = map;
   self->policy = *policy;
+  self->max_workers = 1;
   self->trash = g_strdup (policy->trash);
   self->policy.trash = self->trash;
   return self;
@@ -155,9 +168,9 @@ ferry_sync_engine_free (FerrySyncEngine *self)
 {
   if (self == NULL)
     return;
-  ferry_store_unref (self->stores[FAR]);
-  ferry_store_unref (self->stores[NEAR]);
-  ferry_sync_state_unref (self->state);
+  ferry_store_unref (self->main.stores[FAR]);
+  ferry_store_unref (self->main.stores[NEAR]);
+  ferry_sync_state_unref (self->main.state);
   g_free (self->trash);
   g_free (self->trash_far_name);
   g_free (self);
@@ -189,11 +202,11 @@ record_id (FerrySyncRecord *record, Side side)
 }
 
 static gboolean
-commit (FerrySyncEngine *self, GError **error)
+commit (FerrySyncState *state, GError **error)
 {
-  if (!ferry_sync_state_commit (self->state, error))
+  if (!ferry_sync_state_commit (state, error))
     {
-      ferry_sync_state_rollback (self->state);
+      ferry_sync_state_rollback (state);
       return FALSE;
     }
   ferry_test_hook_step ("commit");
@@ -228,7 +241,7 @@ static gboolean
 load_records (FolderSync *fs, GError **error)
 {
   g_clear_pointer (&fs->records, g_ptr_array_unref);
-  fs->records = ferry_sync_state_list_records (fs->engine->state, fs->folder->id, error);
+  fs->records = ferry_sync_state_list_records (fs->state, fs->folder->id, error);
   if (fs->records == NULL)
     return FALSE;
   index_records (fs);
@@ -254,7 +267,7 @@ is_paired (FolderSync *fs, FerryStoreMessage *message, Side side)
 static gboolean
 list_side (FolderSync *fs, Side side, GError **error)
 {
-  GPtrArray *list = ferry_store_list_messages (fs->engine->stores[side], error);
+  GPtrArray *list = ferry_store_list_messages (fs->stores[side], error);
 
   if (list == NULL)
     return FALSE;
@@ -300,7 +313,7 @@ find_pending_copies (FolderSync *fs, Side side, GPtrArray *pending, GError **err
   for (guint i = 0; i < pending->len; i++)
     from_uid = MIN (from_uid, ((FerrySyncRecord *) g_ptr_array_index (pending, i))->far_hint);
   candidates = unpaired_messages (fs, side, from_uid);
-  if (!ferry_store_fetch_message_ids (fs->engine->stores[side], candidates, error))
+  if (!ferry_store_fetch_message_ids (fs->stores[side], candidates, error))
     return FALSE;
   for (guint i = 0; i < candidates->len; i++)
     {
@@ -360,7 +373,7 @@ settle_pending (FolderSync *fs, GError **error)
   if (settled->len == 0)
     return TRUE;
 
-  if (!ferry_sync_state_begin (fs->engine->state, error))
+  if (!ferry_sync_state_begin (fs->state, error))
     return FALSE;
   for (guint i = 0; i < settled->len; i++)
     {
@@ -371,20 +384,20 @@ settle_pending (FolderSync *fs, GError **error)
       if (message_on (fs, record, target) != NULL)
         {
           record->state = FERRY_SYNC_RECORD_PAIRED;
-          ok = ferry_sync_state_update_record (fs->engine->state, record, error);
+          ok = ferry_sync_state_update_record (fs->state, record, error);
         }
       else
         {
-          ok = ferry_sync_state_remove_record (fs->engine->state, record->row, error);
+          ok = ferry_sync_state_remove_record (fs->state, record->row, error);
           forget_record (fs, record);
         }
       if (!ok)
         {
-          ferry_sync_state_rollback (fs->engine->state);
+          ferry_sync_state_rollback (fs->state);
           return FALSE;
         }
     }
-  return commit (fs->engine, error);
+  return commit (fs->state, error);
 }
 
 /* ---- a replaced folder --------------------------------------------------- */
@@ -411,7 +424,7 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
           side == FAR ? fs->folder->far_validity : fs->folder->near_validity,
           fs->status[side].validity);
 
-  if (!ferry_store_fetch_message_ids (self->stores[side], fs->lists[side], error))
+  if (!ferry_store_fetch_message_ids (fs->stores[side], fs->lists[side], error))
     return FALSE;
   for (guint i = 0; i < old_records->len; i++)
     {
@@ -420,7 +433,7 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
       if (kept != NULL)
         g_ptr_array_add (recorded, kept);
     }
-  if (!ferry_store_fetch_message_ids (self->stores[other], recorded, error))
+  if (!ferry_store_fetch_message_ids (fs->stores[other], recorded, error))
     return FALSE;
 
   for (guint i = 0; i < fs->lists[side]->len; i++)
@@ -440,9 +453,9 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
     }
 
   fs->records = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_sync_record_free);
-  if (!ferry_sync_state_begin (self->state, error))
+  if (!ferry_sync_state_begin (fs->state, error))
     return FALSE;
-  if (!ferry_sync_state_remove_all_records (self->state, fs->folder->id, error))
+  if (!ferry_sync_state_remove_all_records (fs->state, fs->folder->id, error))
     goto failed;
   for (guint i = 0; i < old_records->len; i++)
     {
@@ -462,7 +475,7 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
       record->flags = old->flags;
       record->message_id = g_strdup (kept->message_id);
       g_ptr_array_add (fs->records, record);
-      if (!ferry_sync_state_add_record (self->state, fs->folder->id, record, error))
+      if (!ferry_sync_state_add_record (fs->state, fs->folder->id, record, error))
         goto failed;
       paired++;
     }
@@ -470,7 +483,7 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
     fs->folder->far_validity = fs->status[side].validity;
   else
     fs->folder->near_validity = fs->status[side].validity;
-  if (!ferry_sync_state_update_folder (self->state, fs->folder, error) || !commit (self, error))
+  if (!ferry_sync_state_update_folder (fs->state, fs->folder, error) || !commit (fs->state, error))
     goto failed;
   index_records (fs);
   report (self, FERRY_SYNC_EVENT_NOTICE, fs->folder->name,
@@ -478,7 +491,7 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
   return TRUE;
 
 failed:
-  ferry_sync_state_rollback (self->state);
+  ferry_sync_state_rollback (fs->state);
   return FALSE;
 }
 
@@ -522,8 +535,7 @@ set_flags (
     report (fs->engine, FERRY_SYNC_EVENT_PLAN, fs->folder->name,
             _ ("would change the flags of message %s %s"), message->id,
             side == FAR ? _ ("on the server") : _ ("here"));
-  else if (!ferry_store_set_flags (fs->engine->stores[side], message->id, message->flags, flags,
-                                   error))
+  else if (!ferry_store_set_flags (fs->stores[side], message->id, message->flags, flags, error))
     return FALSE;
   message->flags = flags;
   fs->stats.flag_changes++;
@@ -596,7 +608,7 @@ reconcile_orphan (FolderSync *fs, FerrySyncRecord *record)
 static gboolean
 write_record_changes (FolderSync *fs, GPtrArray *updates, GPtrArray *forgotten, GError **error)
 {
-  FerrySyncState *state = fs->engine->state;
+  FerrySyncState *state = fs->state;
 
   if (updates->len == 0 && forgotten->len == 0)
     return TRUE;
@@ -609,7 +621,7 @@ write_record_changes (FolderSync *fs, GPtrArray *updates, GPtrArray *forgotten, 
     if (!ferry_sync_state_remove_record (
             state, ((FerrySyncRecord *) g_ptr_array_index (forgotten, i))->row, error))
       goto failed;
-  if (!commit (fs->engine, error))
+  if (!commit (fs->state, error))
     return FALSE;
   index_records (fs);
   for (guint i = 0; i < forgotten->len; i++)
@@ -673,12 +685,12 @@ start_copy (FolderSync *fs, Side from, FerryStoreMessage *message, Copy *copy, G
   FerrySyncRecord *record;
 
   copy->source = message;
-  copy->append = ferry_store_append_begin (fs->engine->stores[to], message->flags, error);
+  copy->append = ferry_store_append_begin (fs->stores[to], message->flags, error);
   if (copy->append == NULL)
     return FALSE;
-  if (!ferry_store_fetch (fs->engine->stores[from], message->id, copy->append->fd, error))
+  if (!ferry_store_fetch (fs->stores[from], message->id, copy->append->fd, error))
     {
-      ferry_store_append_abort (fs->engine->stores[to], g_steal_pointer (&copy->append));
+      ferry_store_append_abort (fs->stores[to], g_steal_pointer (&copy->append));
       return FALSE;
     }
 
@@ -700,14 +712,14 @@ abort_copies (FolderSync *fs, Side to, GArray *copies, guint from_index)
   for (guint i = from_index; i < copies->len; i++)
     {
       Copy *copy = &g_array_index (copies, Copy, i);
-      ferry_store_append_abort (fs->engine->stores[to], g_steal_pointer (&copy->append));
+      ferry_store_append_abort (fs->stores[to], g_steal_pointer (&copy->append));
     }
 }
 
 static gboolean
 record_pending (FolderSync *fs, GArray *copies, GError **error)
 {
-  FerrySyncState *state = fs->engine->state;
+  FerrySyncState *state = fs->state;
 
   if (!ferry_sync_state_begin (state, error))
     return FALSE;
@@ -720,7 +732,7 @@ record_pending (FolderSync *fs, GArray *copies, GError **error)
           return FALSE;
         }
     }
-  return commit (fs->engine, error);
+  return commit (fs->state, error);
 }
 
 /* Pending records become pairs; the records are handed to the folder's
@@ -728,7 +740,7 @@ record_pending (FolderSync *fs, GArray *copies, GError **error)
 static gboolean
 record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **error)
 {
-  FerrySyncState *state = fs->engine->state;
+  FerrySyncState *state = fs->state;
 
   if (!ferry_sync_state_begin (state, error))
     return FALSE;
@@ -746,7 +758,7 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
           return FALSE;
         }
     }
-  if (!commit (fs->engine, error))
+  if (!commit (fs->state, error))
     return FALSE;
   for (guint i = 0; i < copies->len; i++)
     {
@@ -770,7 +782,7 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
 static gboolean
 land_copies (FolderSync *fs, Side to, GArray *copies, GError **error)
 {
-  FerryStore *target = fs->engine->stores[to];
+  FerryStore *target = fs->stores[to];
   GError *landing_error = NULL;
   guint landed = 0;
 
@@ -860,7 +872,7 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
     }
   /* A copy to a side that cannot name it in advance is found again by
    * its Message-ID after a crash. */
-  if (!ferry_store_fetch_message_ids (fs->engine->stores[from], wanted, error))
+  if (!ferry_store_fetch_message_ids (fs->stores[from], wanted, error))
     return FALSE;
 
   for (guint i = 0; i < wanted->len; i++)
@@ -894,7 +906,7 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
 static gboolean
 unmark_in_trash (FolderSync *fs, GPtrArray *moved, GError **error)
 {
-  FerryStore *far = fs->engine->stores[FAR];
+  FerryStore *far = fs->stores[FAR];
   FerryStoreFolderStatus status;
 
   if (moved->len == 0)
@@ -930,7 +942,7 @@ unmark_arrivals (FolderSync *fs, GError **error)
 
       if ((message->flags & FERRY_MAIL_FLAG_DELETED) && !is_paired (fs, message, FAR))
         {
-          if (!ferry_store_set_flags (fs->engine->stores[FAR], message->id, message->flags,
+          if (!ferry_store_set_flags (fs->stores[FAR], message->id, message->flags,
                                       message->flags & ~FERRY_MAIL_FLAG_DELETED, error))
             return FALSE;
           message->flags &= ~FERRY_MAIL_FLAG_DELETED;
@@ -946,7 +958,7 @@ unmark_arrivals (FolderSync *fs, GError **error)
 static gboolean
 keep_in_trash (FolderSync *fs, GPtrArray *ids, GHashTable *expunged, GError **error)
 {
-  FerryStore *far = fs->engine->stores[FAR];
+  FerryStore *far = fs->stores[FAR];
   const char *trash = fs->engine->trash_far_name;
   g_autoptr (GPtrArray) moved = g_ptr_array_new_with_free_func (NULL);
   g_autoptr (GPtrArray) new_ids = g_ptr_array_new_with_free_func (g_free);
@@ -1000,7 +1012,7 @@ expunge_side (FolderSync *fs, Side side, GHashTable *expunged, GError **error)
             side == FAR ? _ ("on the server") : _ ("here"));
   else if ((side == FAR && trash != NULL && !g_str_equal (fs->names[FAR], trash)
             && !keep_in_trash (fs, ids, expunged, error))
-           || !ferry_store_expunge (fs->engine->stores[side], ids, error))
+           || !ferry_store_expunge (fs->stores[side], ids, error))
     return FALSE;
   fs->stats.deleted += count;
   for (guint i = 0; i < ids->len; i++)
@@ -1039,7 +1051,7 @@ static gboolean
 expunge (FolderSync *fs, GError **error)
 {
   g_autoptr (GHashTable) expunged = g_hash_table_new (g_str_hash, g_str_equal);
-  FerrySyncState *state = fs->engine->state;
+  FerrySyncState *state = fs->state;
   gboolean any = FALSE;
 
   for (int side = FAR; side <= NEAR; side++)
@@ -1073,7 +1085,7 @@ expunge (FolderSync *fs, GError **error)
       ferry_sync_state_rollback (state);
       return TRUE;
     }
-  return commit (fs->engine, error) && load_records (fs, error);
+  return commit (fs->state, error) && load_records (fs, error);
 }
 
 /* ---- one folder ---------------------------------------------------------- */
@@ -1082,8 +1094,7 @@ static gboolean
 select_and_list (FolderSync *fs, GError **error)
 {
   for (int side = FAR; side <= NEAR; side++)
-    if (!ferry_store_select_folder (fs->engine->stores[side], fs->names[side], &fs->status[side],
-                                    error)
+    if (!ferry_store_select_folder (fs->stores[side], fs->names[side], &fs->status[side], error)
         || !list_side (fs, side, error))
       return FALSE;
   return TRUE;
@@ -1100,14 +1111,14 @@ save_folder_status (FolderSync *fs, GError **error)
     return TRUE;
   folder->far_validity = fs->status[FAR].validity;
   folder->near_validity = fs->status[NEAR].validity;
-  if (!ferry_sync_state_begin (fs->engine->state, error))
+  if (!ferry_sync_state_begin (fs->state, error))
     return FALSE;
-  if (!ferry_sync_state_update_folder (fs->engine->state, folder, error))
+  if (!ferry_sync_state_update_folder (fs->state, folder, error))
     {
-      ferry_sync_state_rollback (fs->engine->state);
+      ferry_sync_state_rollback (fs->state);
       return FALSE;
     }
-  return commit (fs->engine, error);
+  return commit (fs->state, error);
 }
 
 static void
@@ -1124,12 +1135,13 @@ folder_sync_clear (FolderSync *fs)
 
 static gboolean
 sync_messages (FerrySyncEngine *self,
+               Worker *worker,
                FerrySyncFolderRecord *folder,
                const char *far_name,
                FerrySyncStats *stats,
                GError **error)
 {
-  FolderSync fs = { self, folder, { far_name, folder->name } };
+  FolderSync fs = { self, worker->stores, worker->state, folder, { far_name, folder->name } };
   FerrySyncEvent done = { FERRY_SYNC_EVENT_FOLDER_DONE, folder->name, NULL, 0, 0, &fs.stats };
   gboolean ok;
 
@@ -1206,7 +1218,7 @@ add_far_folders (FerrySyncEngine *self,
                  char *delimiter,
                  GError **error)
 {
-  g_autoptr (GPtrArray) folders = ferry_store_list_folders (self->stores[FAR], error);
+  g_autoptr (GPtrArray) folders = ferry_store_list_folders (self->main.stores[FAR], error);
 
   if (folders == NULL)
     return FALSE;
@@ -1257,7 +1269,7 @@ add_far_folders (FerrySyncEngine *self,
 static gboolean
 add_near_folders (FerrySyncEngine *self, GHashTable *plans, const char *const *only, GError **error)
 {
-  g_autoptr (GPtrArray) folders = ferry_store_list_folders (self->stores[NEAR], error);
+  g_autoptr (GPtrArray) folders = ferry_store_list_folders (self->main.stores[NEAR], error);
 
   if (folders == NULL)
     return FALSE;
@@ -1275,15 +1287,15 @@ forget_folder (FerrySyncEngine *self, FolderPlan *plan, GError **error)
 {
   if (plan->record == NULL || self->policy.dry_run)
     return TRUE;
-  if (!ferry_sync_state_begin (self->state, error))
+  if (!ferry_sync_state_begin (self->main.state, error))
     return FALSE;
-  if (!ferry_sync_state_remove_folder (self->state, plan->record->id, error))
+  if (!ferry_sync_state_remove_folder (self->main.state, plan->record->id, error))
     {
-      ferry_sync_state_rollback (self->state);
+      ferry_sync_state_rollback (self->main.state);
       return FALSE;
     }
   plan->record = NULL;
-  return commit (self, error);
+  return commit (self->main.state, error);
 }
 
 static gboolean
@@ -1298,14 +1310,14 @@ remember_folder (FerrySyncEngine *self, FolderPlan *plan, GPtrArray *records, GE
   plan->record = record;
   if (self->policy.dry_run)
     return TRUE;
-  if (!ferry_sync_state_begin (self->state, error))
+  if (!ferry_sync_state_begin (self->main.state, error))
     return FALSE;
-  if (!ferry_sync_state_add_folder (self->state, record, error))
+  if (!ferry_sync_state_add_folder (self->main.state, record, error))
     {
-      ferry_sync_state_rollback (self->state);
+      ferry_sync_state_rollback (self->main.state);
       return FALSE;
     }
-  return commit (self, error);
+  return commit (self->main.state, error);
 }
 
 static gboolean
@@ -1313,7 +1325,7 @@ side_is_empty (FerrySyncEngine *self, Side side, const char *name, GError **erro
 {
   FerryStoreFolderStatus status;
 
-  return ferry_store_select_folder (self->stores[side], name, &status, error)
+  return ferry_store_select_folder (self->main.stores[side], name, &status, error)
          && status.messages == 0;
 }
 
@@ -1344,7 +1356,7 @@ propagate_removal (
   if (self->policy.dry_run)
     report (self, FERRY_SYNC_EVENT_PLAN, plan->name, _ ("would delete the folder %s"),
             kept == FAR ? _ ("on the server") : _ ("here"));
-  else if (!ferry_store_delete_folder (self->stores[kept], kept_name, error))
+  else if (!ferry_store_delete_folder (self->main.stores[kept], kept_name, error))
     return FALSE;
   *removed = TRUE;
   return forget_folder (self, plan, error);
@@ -1382,7 +1394,7 @@ create_missing (
               missing == FAR ? _ ("on the server") : _ ("here"));
       return FALSE;
     }
-  if (!ferry_store_create_folder (self->stores[missing],
+  if (!ferry_store_create_folder (self->main.stores[missing],
                                   missing == FAR ? plan->far_name : plan->name, &local_error))
     {
       /* A name the local side refuses (one that would leave the Maildir
@@ -1521,8 +1533,8 @@ carry_moves (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GEr
   for (guint i = 0; i < folders->len; i++)
     g_ptr_array_add (pointers, &g_array_index (folders, FerrySyncMoveFolder, i));
 
-  if (!ferry_sync_moves_carry (self->stores[FAR], self->stores[NEAR], self->state, pointers,
-                               self->policy.dry_run, &moved, &error))
+  if (!ferry_sync_moves_carry (self->main.stores[FAR], self->main.stores[NEAR], self->main.state,
+                               pointers, self->policy.dry_run, &moved, &error))
     note_failure (self, NULL, stats, first_error, &error);
   else if (moved > 0)
     report (self, self->policy.dry_run ? FERRY_SYNC_EVENT_PLAN : FERRY_SYNC_EVENT_NOTICE, NULL,
@@ -1531,6 +1543,141 @@ carry_moves (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GEr
                                  : _ ("%u messages moved on the server as they were moved here"),
             moved);
   stats->moved += moved;
+}
+
+/* ---- folders in parallel -------------------------------------------------- */
+
+typedef struct
+{
+  FerrySyncEngine *engine;
+  GPtrArray *todo; /* FolderPlan, to sync */
+  gint next;       /* index in todo of the next folder to take */
+  GMutex lock;     /* over stats and first_error */
+  FerrySyncStats *stats;
+  GError **first_error;
+} Parallel;
+
+typedef struct
+{
+  Parallel *parallel;
+  Worker worker;
+} WorkerThread;
+
+static void
+sync_one (Parallel *parallel, Worker *worker, FolderPlan *plan)
+{
+  FerrySyncEngine *self = parallel->engine;
+  g_autoptr (GError) error = NULL;
+  FerrySyncStats stats = { 0 };
+
+  sync_messages (self, worker, plan->record, plan->far_name, &stats, &error);
+  g_mutex_lock (&parallel->lock);
+  parallel->stats->folders++;
+  parallel->stats->fetched += stats.fetched;
+  parallel->stats->uploaded += stats.uploaded;
+  parallel->stats->flag_changes += stats.flag_changes;
+  parallel->stats->deleted += stats.deleted;
+  parallel->stats->skipped += stats.skipped;
+  if (error != NULL)
+    note_failure (self, plan->name, parallel->stats, parallel->first_error, &error);
+  g_mutex_unlock (&parallel->lock);
+}
+
+/* Each connection takes the next folder nobody has taken: it keeps to its
+ * own folders, so the server never sees two connections in one folder. */
+static gpointer
+worker_thread (gpointer data)
+{
+  WorkerThread *thread = data;
+  Parallel *parallel = thread->parallel;
+  guint index;
+
+  while ((index = (guint) g_atomic_int_add (&parallel->next, 1)) < parallel->todo->len)
+    sync_one (parallel, &thread->worker, g_ptr_array_index (parallel->todo, index));
+  return NULL;
+}
+
+static void
+worker_clear (Worker *worker)
+{
+  g_clear_pointer (&worker->stores[FAR], ferry_store_unref);
+  g_clear_pointer (&worker->stores[NEAR], ferry_store_unref);
+  g_clear_pointer (&worker->state, ferry_sync_state_unref);
+}
+
+/* Opens up to @wanted more connections; fewer when the server refuses
+ * more (a per-user connection limit), which only makes the sync slower. */
+static GArray *
+open_workers (FerrySyncEngine *self, guint wanted, Parallel *parallel)
+{
+  GArray *threads = g_array_new (FALSE, TRUE, sizeof (WorkerThread));
+
+  for (guint i = 0; i < wanted && self->make_worker != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      WorkerThread thread = { parallel };
+
+      if (!self->make_worker (&thread.worker.stores[FAR], &thread.worker.stores[NEAR],
+                              &thread.worker.state, self->make_worker_data, &error))
+        {
+          report (self, FERRY_SYNC_EVENT_NOTICE, NULL,
+                  _ ("Syncing with %u connections instead of %u: %s"), i + 1, wanted + 1,
+                  error->message);
+          break;
+        }
+      g_array_append_val (threads, thread);
+    }
+  return threads;
+}
+
+static void
+sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GError **first_error)
+{
+  g_autoptr (GPtrArray) todo = g_ptr_array_new ();
+  g_autoptr (GArray) threads = NULL;
+  g_autoptr (GPtrArray) running = g_ptr_array_new ();
+  Parallel parallel = { self, todo, 0, { 0 }, stats, first_error };
+
+  for (guint i = 0; i < plans->len; i++)
+    if (((FolderPlan *) g_ptr_array_index (plans, i))->sync)
+      g_ptr_array_add (todo, g_ptr_array_index (plans, i));
+
+  g_mutex_init (&parallel.lock);
+  threads = open_workers (self, MIN (self->max_workers, todo->len) - MIN (1, todo->len), &parallel);
+  for (guint i = 0; i < threads->len; i++)
+    g_ptr_array_add (running, g_thread_new ("ferry-sync", worker_thread,
+                                            &g_array_index (threads, WorkerThread, i)));
+  worker_thread (&(WorkerThread){ &parallel, self->main });
+  for (guint i = 0; i < running->len; i++)
+    g_thread_join (g_ptr_array_index (running, i));
+  for (guint i = 0; i < threads->len; i++)
+    worker_clear (&g_array_index (threads, WorkerThread, i).worker);
+  g_mutex_clear (&parallel.lock);
+}
+
+/**
+ * ferry_sync_engine_set_worker_func:
+ * @self: a #FerrySyncEngine
+ * @func: (nullable): makes one more connection to each side and one more
+ *   handle on the state, for a thread of its own
+ * @user_data: for @func
+ * @max_workers: how many connections the engine may use at once, its
+ *   own included
+ *
+ * With this, folders are synced side by side, each by one connection.
+ * The report function is then called from several threads.
+ */
+void
+ferry_sync_engine_set_worker_func (FerrySyncEngine *self,
+                                   FerrySyncWorkerFunc func,
+                                   gpointer user_data,
+                                   guint max_workers)
+{
+  g_return_if_fail (self != NULL);
+
+  self->make_worker = func;
+  self->make_worker_data = user_data;
+  self->max_workers = MAX (max_workers, 1);
 }
 
 /* The trash folder is made on the server if it is not there yet. */
@@ -1544,7 +1691,7 @@ prepare_trash (FerrySyncEngine *self, char delimiter, GError **error)
                                                        delimiter != '\0' ? delimiter : '/', error);
   if (self->trash_far_name == NULL)
     return FALSE;
-  folders = ferry_store_list_folders (self->stores[FAR], error);
+  folders = ferry_store_list_folders (self->main.stores[FAR], error);
   if (folders == NULL)
     return FALSE;
   for (guint i = 0; i < folders->len; i++)
@@ -1557,7 +1704,7 @@ prepare_trash (FerrySyncEngine *self, char delimiter, GError **error)
               _ ("would create the folder on the server"));
       return TRUE;
     }
-  return ferry_store_create_folder (self->stores[FAR], self->trash_far_name, error);
+  return ferry_store_create_folder (self->main.stores[FAR], self->trash_far_name, error);
 }
 
 /**
@@ -1587,7 +1734,7 @@ ferry_sync_engine_run (FerrySyncEngine *self,
   g_return_val_if_fail (self != NULL && stats != NULL, FALSE);
 
   *stats = (FerrySyncStats){ 0 };
-  records = ferry_sync_state_list_folders (self->state, error);
+  records = ferry_sync_state_list_folders (self->main.state, error);
   if (records == NULL)
     return FALSE;
   plans = plan_folders (self, only, records, &delimiter, error);
@@ -1603,17 +1750,7 @@ ferry_sync_engine_run (FerrySyncEngine *self,
         note_failure (self, plan->name, stats, &first_error, &local_error);
     }
   carry_moves (self, plans, stats, &first_error);
-  for (guint i = 0; i < plans->len; i++)
-    {
-      FolderPlan *plan = g_ptr_array_index (plans, i);
-      g_autoptr (GError) local_error = NULL;
-
-      if (!plan->sync)
-        continue;
-      stats->folders++;
-      if (!sync_messages (self, plan->record, plan->far_name, stats, &local_error))
-        note_failure (self, plan->name, stats, &first_error, &local_error);
-    }
+  sync_folders (self, plans, stats, &first_error);
 
   if (first_error != NULL)
     {

@@ -60,6 +60,12 @@ typedef void (*FerrySyncReportFunc) (const FerrySyncEvent *event, gpointer user_
 
 typedef struct _FerrySyncEngine FerrySyncEngine;
 
+typedef gboolean (*FerrySyncWorkerFunc) (FerryStore **far,
+                                         FerryStore **near,
+                                         FerrySyncState **state,
+                                         gpointer user_data,
+                                         GError **error);
+
 FerrySyncEngine *ferry_sync_engine_new (FerryStore *far,
                                         FerryStore *near,
                                         FerrySyncState *state,
@@ -69,6 +75,10 @@ void ferry_sync_engine_free (FerrySyncEngine *self);
 void ferry_sync_engine_set_report_func (FerrySyncEngine *self,
                                         FerrySyncReportFunc func,
                                         gpointer user_data);
+void ferry_sync_engine_set_worker_func (FerrySyncEngine *self,
+                                        FerrySyncWorkerFunc func,
+                                        gpointer user_data,
+                                        guint max_workers);
 gboolean ferry_sync_engine_run (FerrySyncEngine *self,
                                 const char *const *only,
                                 FerrySyncStats *stats,
