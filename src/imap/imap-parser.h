@@ -17,10 +17,11 @@
 G_BEGIN_DECLS
 
 /* Default limits against a hostile or broken server. */
-#define FERRY_IMAP_PARSER_MAX_RESPONSE (32 * 1024 * 1024) /* bytes of one response held in memory  \
-                                                           */
-#define FERRY_IMAP_PARSER_MAX_LITERAL (64 * 1024)         /* bytes of one literal held in memory */
-#define FERRY_IMAP_PARSER_MAX_DEPTH   64                  /* nested parenthesized lists */
+#define FERRY_IMAP_PARSER_MAX_RESPONSE                                                             \
+  (32 * 1024 * 1024)                              /* bytes of one response held in memory          \
+                                                   */
+#define FERRY_IMAP_PARSER_MAX_LITERAL (64 * 1024) /* bytes of one literal held in memory */
+#define FERRY_IMAP_PARSER_MAX_DEPTH   64          /* nested parenthesized lists */
 
 typedef enum
 {

@@ -1,0 +1,1411 @@
+/* imap-messages.c: FETCH, STORE, APPEND, SEARCH, EXPUNGE, COPY and MOVE
+ *
+ * Everything here works on UIDs in the selected mailbox. Long UID sets
+ * are cut into several commands, pipelined. Message bodies go straight
+ * from the socket to a file descriptor as they arrive, so that memory
+ * use does not grow with the size of a message.
+ *
+ * Copyright 2026 The Ferry authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "build-config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/durable-file.h"
+#include "core/errors.h"
+#include "imap/imap-client-private.h"
+#include "imap/imap-flags.h"
+#include "imap/imap-uidset.h"
+
+#define COPY_BUFFER_SIZE (64 * 1024)
+
+static gboolean
+get_u32 (const FerryImapValue *value, guint32 *out)
+{
+  guint64 number;
+
+  if (!ferry_imap_value_get_number (value, &number) || number > G_MAXUINT32)
+    return FALSE;
+  *out = (guint32) number;
+  return TRUE;
+}
+
+static GPtrArray *
+uid_sets (const guint32 *uids, gsize n_uids)
+{
+  return ferry_imap_uid_set_format (uids, n_uids, FERRY_IMAP_UID_SET_MAX_LENGTH);
+}
+
+static gboolean
+is_fetch (const FerryImapResponse *response)
+{
+  return response->kind == FERRY_IMAP_RESPONSE_UNTAGGED && response->has_number
+         && g_strcmp0 (response->name, "FETCH") == 0;
+}
+
+/* The literal the parser stopped at is the value of a FETCH item whose
+ * name starts with @prefix, such as "BODY[]" in (UID 4 BODY[] {120}. */
+static gboolean
+literal_is_item (FerryImapParser *parser, const char *prefix)
+{
+  const FerryImapResponse *response = ferry_imap_parser_partial_response (parser);
+  guint depth = 0;
+  const FerryImapValue *items = ferry_imap_parser_literal_parent (parser, &depth);
+  guint n = ferry_imap_value_n_items (items);
+  const char *name;
+
+  if (!is_fetch (response) || depth != 1 || n % 2 != 1)
+    return FALSE;
+  name = ferry_imap_value_get_string (ferry_imap_value_get_item (items, n - 1));
+  return name != NULL && g_ascii_strncasecmp (name, prefix, strlen (prefix)) == 0;
+}
+
+static gboolean
+discard_bytes (const guint8 *data, gsize length, gpointer user_data, GError **error)
+{
+  return TRUE;
+}
+
+static gboolean
+check_keywords (const char *const *keywords, GError **error)
+{
+  for (guint i = 0; keywords != NULL && keywords[i] != NULL; i++)
+    if (!ferry_imap_keyword_is_valid (keywords[i]))
+      {
+        g_autofree char *shown = g_strescape (keywords[i], NULL);
+
+        g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                     "The keyword “%s” cannot be stored on an IMAP server", shown);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* FETCH: flags, sizes, Message-IDs -------------------------------------------------- */
+
+/* The server answers a FETCH from its view of the mailbox when the
+ * command began, and may tell of changes other sessions made only in
+ * the middle or at the end of its answer (Dovecot does): EXPUNGE or
+ * VANISHED for messages already answered, a FETCH with new FLAGS for
+ * messages not answered (yet). The request follows these, so that its
+ * result is the mailbox as the server last described it. */
+typedef struct
+{
+  GHashTable *messages; /* UID -> FerryImapMessageInfo */
+  GHashTable *numbers;  /* UID -> its message sequence number */
+  GHashTable *changed;  /* UIDs said to have changed, not answered */
+  GHashTable *wanted;   /* the UIDs asked for; NULL for a range */
+  guint32 first_uid;
+  guint32 last_uid; /* 0: no end */
+} InfoRequest;
+
+void
+ferry_imap_message_info_free (FerryImapMessageInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_strfreev (info->keywords);
+  g_free (info->message_id);
+  g_free (info);
+}
+
+/* The value of a FETCH item whose name starts with @prefix: the server
+ * may spell BODY[HEADER.FIELDS (MESSAGE-ID)] in its own case. */
+static const FerryImapValue *
+lookup_prefix (const FerryImapValue *items, const char *prefix)
+{
+  for (guint i = 0; i + 1 < ferry_imap_value_n_items (items); i += 2)
+    {
+      const char *name = ferry_imap_value_get_string (ferry_imap_value_get_item (items, i));
+
+      if (name != NULL && g_ascii_strncasecmp (name, prefix, strlen (prefix)) == 0)
+        return ferry_imap_value_get_item (items, i + 1);
+    }
+  return NULL;
+}
+
+/* The Message-ID field of a header block, unfolded (RFC 5322 2.2.3). */
+static char *
+parse_message_id (const char *header)
+{
+  static const char field[] = "Message-ID:";
+  g_auto (GStrv) lines = g_strsplit (header, "\n", -1);
+  g_autoptr (GString) value = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+
+      if (value != NULL && (line[0] == ' ' || line[0] == '\t'))
+        g_string_append (value, line);
+      else if (value != NULL)
+        break;
+      else if (g_ascii_strncasecmp (line, field, strlen (field)) == 0)
+        value = g_string_new (line + strlen (field));
+    }
+  if (value == NULL)
+    return NULL;
+  g_strdelimit (value->str, "\r\t", ' ');
+  g_strstrip (value->str);
+  return *value->str != '\0' ? g_strdup (value->str) : NULL;
+}
+
+static void
+fill_info (FerryImapMessageInfo *info, const FerryImapValue *items)
+{
+  const FerryImapValue *flags = ferry_imap_value_lookup (items, "FLAGS");
+  const FerryImapValue *modseq = ferry_imap_value_lookup (items, "MODSEQ");
+  const FerryImapValue *header = lookup_prefix (items, "BODY[HEADER.FIELDS");
+
+  if (flags != NULL)
+    {
+      g_clear_pointer (&info->keywords, g_strfreev);
+      info->flags = ferry_imap_flags_parse (flags, &info->keywords);
+    }
+  ferry_imap_value_get_number (ferry_imap_value_lookup (items, "RFC822.SIZE"), &info->size);
+  ferry_imap_value_get_number (ferry_imap_value_get_item (modseq, 0), &info->modseq);
+  if (header != NULL && header->type == FERRY_IMAP_VALUE_STRING)
+    {
+      g_free (info->message_id);
+      info->message_id = parse_message_id (header->text);
+    }
+}
+
+static gboolean
+info_wanted (InfoRequest *request, guint32 uid)
+{
+  if (request->wanted != NULL)
+    return g_hash_table_contains (request->wanted, GUINT_TO_POINTER (uid));
+  return uid >= request->first_uid && (request->last_uid == 0 || uid <= request->last_uid);
+}
+
+static void
+forget_info (InfoRequest *request, guint32 uid)
+{
+  g_hash_table_remove (request->messages, GUINT_TO_POINTER (uid));
+  g_hash_table_remove (request->numbers, GUINT_TO_POINTER (uid));
+  g_hash_table_remove (request->changed, GUINT_TO_POINTER (uid));
+}
+
+/* EXPUNGE n: message number n is gone, the later ones move up by one
+ * (RFC 3501 7.4.1). */
+static void
+note_expunge (InfoRequest *request, guint32 number)
+{
+  GHashTableIter iter;
+  gpointer uid, value;
+  guint32 gone = 0;
+
+  g_hash_table_iter_init (&iter, request->numbers);
+  while (g_hash_table_iter_next (&iter, &uid, &value))
+    {
+      guint32 n = GPOINTER_TO_UINT (value);
+
+      if (n == number)
+        gone = GPOINTER_TO_UINT (uid);
+      else if (n > number)
+        g_hash_table_iter_replace (&iter, GUINT_TO_POINTER (n - 1));
+    }
+  if (gone != 0)
+    forget_info (request, gone);
+}
+
+/* VANISHED without EARLIER (RFC 7162 3.2.10) names the UIDs just gone. */
+static void
+note_vanished (InfoRequest *request, const FerryImapValue *data)
+{
+  const char *set = ferry_imap_value_get_string (ferry_imap_value_get_item (data, 0));
+  g_autoptr (GArray) ranges = NULL;
+  g_autoptr (GArray) gone = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  gpointer uid;
+
+  if (ferry_imap_value_n_items (data) != 1 || set == NULL)
+    return;
+  ranges = ferry_imap_uid_set_parse_ranges (set, NULL);
+  if (ranges == NULL)
+    return;
+  g_hash_table_iter_init (&iter, request->messages);
+  while (g_hash_table_iter_next (&iter, &uid, NULL))
+    if (ferry_imap_uid_ranges_contain (ranges, GPOINTER_TO_UINT (uid)))
+      g_array_append_val (gone, (guint32){ GPOINTER_TO_UINT (uid) });
+  g_hash_table_iter_init (&iter, request->changed);
+  while (g_hash_table_iter_next (&iter, &uid, NULL))
+    if (ferry_imap_uid_ranges_contain (ranges, GPOINTER_TO_UINT (uid)))
+      g_array_append_val (gone, (guint32){ GPOINTER_TO_UINT (uid) });
+  for (guint i = 0; i < gone->len; i++)
+    forget_info (request, g_array_index (gone, guint32, i));
+}
+
+/* A FETCH with RFC822.SIZE answers the request; one without is news of
+ * a change (RFC 3501 7.4.2), for a message answered or still to be. */
+static void
+note_fetch (InfoRequest *request, const FerryImapResponse *response, guint32 uid)
+{
+  const FerryImapValue *items = ferry_imap_value_get_item (response->data, 0);
+  FerryImapMessageInfo *info = g_hash_table_lookup (request->messages, GUINT_TO_POINTER (uid));
+
+  if (ferry_imap_value_lookup (items, "RFC822.SIZE") != NULL)
+    {
+      if (info == NULL)
+        {
+          info = g_new0 (FerryImapMessageInfo, 1);
+          info->uid = uid;
+          g_hash_table_insert (request->messages, GUINT_TO_POINTER (uid), info);
+        }
+      g_hash_table_insert (request->numbers, GUINT_TO_POINTER (uid),
+                           GUINT_TO_POINTER (response->number));
+      g_hash_table_remove (request->changed, GUINT_TO_POINTER (uid));
+    }
+  else if (info == NULL)
+    {
+      g_hash_table_add (request->changed, GUINT_TO_POINTER (uid));
+      return;
+    }
+  fill_info (info, items);
+}
+
+static gboolean
+on_info (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
+{
+  InfoRequest *request = user_data;
+  guint32 uid;
+
+  if (response->kind != FERRY_IMAP_RESPONSE_UNTAGGED)
+    return FALSE;
+  if (response->has_number && g_str_equal (response->name, "EXPUNGE"))
+    note_expunge (request, response->number);
+  else if (g_strcmp0 (response->name, "VANISHED") == 0)
+    note_vanished (request, response->data);
+  if (!is_fetch (response))
+    return FALSE;
+  if (!get_u32 (ferry_imap_value_lookup (ferry_imap_value_get_item (response->data, 0), "UID"),
+                &uid)
+      || uid == 0)
+    return FALSE;
+  /* Also drops the last message, which "UID n:*" names even when its UID
+   * is below n. */
+  if (info_wanted (request, uid))
+    note_fetch (request, response, uid);
+  return TRUE;
+}
+
+/* A Message-ID header too long to keep is read and dropped, rather than
+ * failing the listing of a whole mailbox over one odd message. */
+static gboolean
+on_info_literal (FerryImapClient *self, FerryImapParser *parser, gpointer user_data)
+{
+  if (!literal_is_item (parser, "BODY[HEADER")
+      || ferry_imap_parser_literal_size (parser) <= FERRY_IMAP_PARSER_MAX_LITERAL)
+    return FALSE;
+  ferry_imap_parser_stream_literal (parser, discard_bytes, NULL);
+  return TRUE;
+}
+
+static int
+compare_info (gconstpointer a, gconstpointer b)
+{
+  const FerryImapMessageInfo *x = *(const FerryImapMessageInfo *const *) a;
+  const FerryImapMessageInfo *y = *(const FerryImapMessageInfo *const *) b;
+
+  return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static GPtrArray *
+fetch_lines (GPtrArray *sets, const char *items)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < sets->len; i++)
+    g_ptr_array_add (
+        lines, g_strdup_printf ("UID FETCH %s %s", (char *) g_ptr_array_index (sets, i), items));
+  return lines;
+}
+
+/* Messages the server said changed but did not answer for are asked for
+ * again, now that the server's view includes the change. */
+static gboolean
+fetch_changed (FerryImapClient *self,
+               InfoRequest *request,
+               const char *items,
+               GCancellable *cancellable,
+               GError **error)
+{
+  g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GPtrArray) sets = NULL;
+  g_autoptr (GPtrArray) lines = NULL;
+  GHashTableIter iter;
+  gpointer uid;
+
+  g_hash_table_iter_init (&iter, request->changed);
+  while (g_hash_table_iter_next (&iter, &uid, NULL))
+    g_array_append_val (uids, (guint32){ GPOINTER_TO_UINT (uid) });
+  if (uids->len == 0)
+    return TRUE;
+  sets = uid_sets ((const guint32 *) uids->data, uids->len);
+  lines = fetch_lines (sets, items);
+  return ferry_imap_client_run_all (self, "UID FETCH", lines, on_info, on_info_literal, request,
+                                    cancellable, error);
+}
+
+static GPtrArray *
+fetch_info (FerryImapClient *self,
+            InfoRequest *request,
+            GPtrArray *sets,
+            FerryImapFetchOptions options,
+            guint64 changed_since,
+            GCancellable *cancellable,
+            GError **error)
+{
+  gboolean condstore = ferry_imap_client_has_capability (self, "CONDSTORE");
+  g_autofree char *items = NULL;
+  g_autofree char *asked = NULL;
+  g_autoptr (GPtrArray) lines = NULL;
+  GPtrArray *result;
+  GHashTableIter iter;
+  gpointer info;
+
+  items = g_strdup_printf (
+      "(UID FLAGS RFC822.SIZE%s%s)", condstore ? " MODSEQ" : "",
+      (options & FERRY_IMAP_FETCH_MESSAGE_ID) ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]" : "");
+  /* Without CONDSTORE there is no CHANGEDSINCE: everything is fetched,
+   * which is more than asked for but never less. */
+  asked = condstore && changed_since > 0
+              ? g_strdup_printf ("%s (CHANGEDSINCE %" G_GUINT64_FORMAT ")", items, changed_since)
+              : g_strdup (items);
+  lines = fetch_lines (sets, asked);
+
+  request->messages
+      = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) ferry_imap_message_info_free);
+  request->numbers = g_hash_table_new (NULL, NULL);
+  request->changed = g_hash_table_new (NULL, NULL);
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_message_info_free);
+  if (ferry_imap_client_run_all (self, "UID FETCH", lines, on_info, on_info_literal, request,
+                                 cancellable, error)
+      && fetch_changed (self, request, items, cancellable, error))
+    {
+      g_hash_table_iter_init (&iter, request->messages);
+      while (g_hash_table_iter_next (&iter, NULL, &info))
+        {
+          g_ptr_array_add (result, info);
+          g_hash_table_iter_steal (&iter);
+        }
+      g_ptr_array_sort (result, compare_info);
+    }
+  else
+    g_clear_pointer (&result, g_ptr_array_unref);
+  g_hash_table_unref (request->messages);
+  g_hash_table_unref (request->numbers);
+  g_hash_table_unref (request->changed);
+  return result;
+}
+
+/**
+ * ferry_imap_client_fetch_info:
+ * @uids: UIDs in the selected mailbox, in any order
+ * @options: what to fetch besides UID, FLAGS and RFC822.SIZE (and MODSEQ
+ *   with CONDSTORE)
+ *
+ * Returns: (transfer full) (element-type FerryImapMessageInfo) (nullable):
+ *   the messages of @uids that exist, by ascending UID
+ */
+GPtrArray *
+ferry_imap_client_fetch_info (FerryImapClient *self,
+                              const guint32 *uids,
+                              gsize n_uids,
+                              FerryImapFetchOptions options,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  g_autoptr (GHashTable) wanted = g_hash_table_new (NULL, NULL);
+  g_autoptr (GPtrArray) sets = NULL;
+  InfoRequest request = { .wanted = wanted };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (uids != NULL || n_uids == 0, NULL);
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  for (gsize i = 0; i < n_uids; i++)
+    g_hash_table_add (wanted, GUINT_TO_POINTER (uids[i]));
+  sets = uid_sets (uids, n_uids);
+  return fetch_info (self, &request, sets, options, 0, cancellable, error);
+}
+
+/**
+ * ferry_imap_client_fetch_info_range:
+ * @first_uid: the first UID, at least 1
+ * @last_uid: the last UID, or 0 for the highest there is ("*")
+ * @changed_since: only messages whose flags changed after this modseq
+ *   (CHANGEDSINCE, RFC 7162); 0 for all. Ignored without CONDSTORE.
+ *
+ * Returns: (transfer full) (element-type FerryImapMessageInfo) (nullable):
+ *   the messages with UIDs in the range, by ascending UID
+ */
+GPtrArray *
+ferry_imap_client_fetch_info_range (FerryImapClient *self,
+                                    guint32 first_uid,
+                                    guint32 last_uid,
+                                    FerryImapFetchOptions options,
+                                    guint64 changed_since,
+                                    GCancellable *cancellable,
+                                    GError **error)
+{
+  g_autoptr (GPtrArray) sets = g_ptr_array_new_with_free_func (g_free);
+  InfoRequest request = { .first_uid = first_uid, .last_uid = last_uid };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (first_uid != 0, NULL);
+  g_return_val_if_fail (last_uid == 0 || last_uid >= first_uid, NULL);
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  if (last_uid == 0)
+    g_ptr_array_add (sets, g_strdup_printf ("%u:*", first_uid));
+  else
+    g_ptr_array_add (sets, g_strdup_printf ("%u:%u", first_uid, last_uid));
+  return fetch_info (self, &request, sets, options, changed_since, cancellable, error);
+}
+
+/* FETCH: bodies ------------------------------------------------------------------------- */
+
+typedef struct
+{
+  FerryImapClient *client;
+  GHashTable *wanted; /* UIDs asked for and not received yet */
+  FerryImapBodyOpenFunc open_func;
+  FerryImapBodyCloseFunc close_func;
+  gpointer user_data;
+  GError *error; /* the first failure; bodies after it are read and dropped */
+
+  /* The body being received. */
+  guint32 uid;  /* 0 when it is spooled, its UID coming after it */
+  int fd;       /* the caller's, or -1 */
+  int spool_fd; /* a temporary file, or -1 */
+  guint64 size; /* bytes written so far */
+  gboolean write_failed;
+} BodyRequest;
+
+static void
+body_fail (BodyRequest *request, GError *error)
+{
+  ferry_imap_set_first_error (&request->error, error);
+}
+
+static gboolean
+body_sink (const guint8 *data, gsize length, gpointer user_data, GError **error)
+{
+  BodyRequest *request = user_data;
+  int fd = request->fd >= 0 ? request->fd : request->spool_fd;
+  g_autofree char *what = NULL;
+  GError *local_error = NULL;
+
+  if (fd < 0 || request->write_failed)
+    return TRUE;
+  what = g_strdup_printf ("message UID %u from %s", request->uid, request->client->host);
+  if (!ferry_durable_write_all (fd, data, length, what, &local_error))
+    {
+      request->write_failed = TRUE;
+      body_fail (request, local_error);
+      return TRUE;
+    }
+  request->size += length;
+  return TRUE;
+}
+
+static int
+open_body (BodyRequest *request, guint32 uid)
+{
+  GError *local_error = NULL;
+  int fd = request->open_func (uid, request->user_data, &local_error);
+
+  if (fd < 0)
+    body_fail (request, local_error != NULL
+                            ? local_error
+                            : g_error_new (FERRY_ERROR, FERRY_ERROR_IO,
+                                           "No file to write message UID %u to", uid));
+  return fd;
+}
+
+static int
+open_spool (BodyRequest *request)
+{
+  g_autofree char *path = NULL;
+  GError *local_error = NULL;
+  int fd = g_file_open_tmp ("ferry-imap-XXXXXX", &path, &local_error);
+
+  if (fd < 0)
+    {
+      body_fail (request, local_error);
+      return -1;
+    }
+  g_unlink (path);
+  return fd;
+}
+
+static void
+reset_body (BodyRequest *request)
+{
+  if (request->spool_fd >= 0)
+    close (request->spool_fd);
+  request->uid = 0;
+  request->fd = -1;
+  request->spool_fd = -1;
+  request->size = 0;
+  request->write_failed = FALSE;
+}
+
+/* Hands the caller's descriptor back, saying whether it got all of it. */
+static void
+close_body (BodyRequest *request, guint32 uid, gboolean complete)
+{
+  GError *local_error = NULL;
+  int fd = request->fd;
+
+  request->fd = -1;
+  if (request->close_func (uid, fd, request->size, complete, request->user_data, &local_error)
+      || !complete)
+    {
+      g_clear_error (&local_error);
+      return;
+    }
+  body_fail (request, local_error != NULL ? local_error
+                                          : g_error_new (FERRY_ERROR, FERRY_ERROR_IO,
+                                                         "Could not keep message UID %u", uid));
+}
+
+static gboolean
+on_body_literal (FerryImapClient *self, FerryImapParser *parser, gpointer user_data)
+{
+  BodyRequest *request = user_data;
+  const FerryImapValue *items;
+  guint32 uid = 0;
+
+  if (!literal_is_item (parser, "BODY[]"))
+    return FALSE;
+  items = ferry_imap_parser_literal_parent (parser, NULL);
+  reset_body (request);
+  if (request->error == NULL)
+    {
+      if (!get_u32 (ferry_imap_value_lookup (items, "UID"), &uid))
+        request->spool_fd = open_spool (request);
+      else if (g_hash_table_contains (request->wanted, GUINT_TO_POINTER (uid)))
+        {
+          request->uid = uid;
+          request->fd = open_body (request, uid);
+        }
+    }
+  ferry_imap_parser_stream_literal (parser, body_sink, request);
+  return TRUE;
+}
+
+static gboolean
+copy_spool (BodyRequest *request, guint32 uid)
+{
+  g_autofree char *buffer = g_malloc (COPY_BUFFER_SIZE);
+  g_autofree char *what = g_strdup_printf ("message UID %u from %s", uid, request->client->host);
+  guint64 size = request->size;
+  GError *local_error = NULL;
+
+  if (lseek (request->spool_fd, 0, SEEK_SET) < 0)
+    {
+      body_fail (request, g_error_new (FERRY_ERROR, FERRY_ERROR_IO, "Cannot reread %s: %s", what,
+                                       g_strerror (errno)));
+      return FALSE;
+    }
+  while (size > 0)
+    {
+      gssize n = read (request->spool_fd, buffer, (gsize) MIN (size, COPY_BUFFER_SIZE));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          body_fail (request, g_error_new (FERRY_ERROR, FERRY_ERROR_IO, "Cannot reread %s: %s",
+                                           what, n < 0 ? g_strerror (errno) : "it is shorter"));
+          return FALSE;
+        }
+      if (!ferry_durable_write_all (request->fd, buffer, (gsize) n, what, &local_error))
+        {
+          body_fail (request, local_error);
+          return FALSE;
+        }
+      size -= (guint64) n;
+    }
+  return TRUE;
+}
+
+/* The body arrived whole: in the caller's descriptor already, in a
+ * spool file when the UID came only after it, or as a quoted string. */
+static gboolean
+deliver_body (BodyRequest *request, guint32 uid, const FerryImapValue *body)
+{
+  g_autofree char *what = NULL;
+  GError *local_error = NULL;
+
+  if (body->type == FERRY_IMAP_VALUE_STREAMED && request->fd >= 0)
+    return !request->write_failed && request->uid == uid;
+  if (request->error != NULL || !g_hash_table_contains (request->wanted, GUINT_TO_POINTER (uid)))
+    return FALSE;
+  if (body->type == FERRY_IMAP_VALUE_STREAMED && request->spool_fd >= 0)
+    {
+      request->fd = open_body (request, uid);
+      return request->fd >= 0 && copy_spool (request, uid);
+    }
+  if (body->type != FERRY_IMAP_VALUE_STRING)
+    return FALSE;
+  request->fd = open_body (request, uid);
+  if (request->fd < 0)
+    return FALSE;
+  what = g_strdup_printf ("message UID %u from %s", uid, request->client->host);
+  if (!ferry_durable_write_all (request->fd, body->text, body->length, what, &local_error))
+    {
+      body_fail (request, local_error);
+      return FALSE;
+    }
+  request->size = body->length;
+  return TRUE;
+}
+
+static gboolean
+on_body (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
+{
+  BodyRequest *request = user_data;
+  const FerryImapValue *items;
+  const FerryImapValue *body;
+  gboolean complete;
+  guint32 uid = 0;
+
+  if (!is_fetch (response))
+    return FALSE;
+  items = ferry_imap_value_get_item (response->data, 0);
+  body = ferry_imap_value_lookup (items, "BODY[]");
+  if (body == NULL)
+    return FALSE;
+  if (!get_u32 (ferry_imap_value_lookup (items, "UID"), &uid) || uid == 0)
+    body_fail (request, g_error_new (FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                                     "%s sent a message without its UID", self->host));
+  request->uid = request->uid != 0 ? request->uid : uid;
+
+  complete = uid != 0 && deliver_body (request, uid, body);
+  if (request->fd >= 0)
+    close_body (request, request->uid, complete);
+  if (complete)
+    g_hash_table_remove (request->wanted, GUINT_TO_POINTER (uid));
+  reset_body (request);
+  return TRUE;
+}
+
+/**
+ * ferry_imap_client_fetch_bodies:
+ * @uids: UIDs in the selected mailbox
+ * @open_func: called for each message as its body begins (or, when the
+ *   server sends its UID only after the body, once the body is in a
+ *   temporary file), for a descriptor to write it to
+ * @close_func: called once for every descriptor @open_func gave
+ * @error: a failure of @open_func or @close_func, G_IO_ERROR when writing
+ *   a descriptor fails; the connection stays usable after those
+ *
+ * Fetches whole messages (BODY.PEEK[], which leaves \Seen alone). UIDs
+ * that are not in the mailbox (any more) get no calls. After the first
+ * failure, the bodies still coming are read and dropped.
+ */
+gboolean
+ferry_imap_client_fetch_bodies (FerryImapClient *self,
+                                const guint32 *uids,
+                                gsize n_uids,
+                                FerryImapBodyOpenFunc open_func,
+                                FerryImapBodyCloseFunc close_func,
+                                gpointer user_data,
+                                GCancellable *cancellable,
+                                GError **error)
+{
+  g_autoptr (GHashTable) wanted = g_hash_table_new (NULL, NULL);
+  g_autoptr (GPtrArray) sets = NULL;
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  BodyRequest request = {
+    .client = self,
+    .wanted = wanted,
+    .open_func = open_func,
+    .close_func = close_func,
+    .user_data = user_data,
+    .fd = -1,
+    .spool_fd = -1,
+  };
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (uids != NULL || n_uids == 0, FALSE);
+  g_return_val_if_fail (open_func != NULL && close_func != NULL, FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  for (gsize i = 0; i < n_uids; i++)
+    g_hash_table_add (wanted, GUINT_TO_POINTER (uids[i]));
+  sets = uid_sets (uids, n_uids);
+  for (guint i = 0; i < sets->len; i++)
+    g_ptr_array_add (lines, g_strdup_printf ("UID FETCH %s (UID BODY.PEEK[])",
+                                             (char *) g_ptr_array_index (sets, i)));
+
+  ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_body, on_body_literal, &request,
+                                  cancellable, error);
+  if (request.fd >= 0)
+    close_body (&request, request.uid, FALSE);
+  reset_body (&request);
+  if (!ok)
+    {
+      g_clear_error (&request.error);
+      return FALSE;
+    }
+  if (request.error != NULL)
+    {
+      g_propagate_error (error, request.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  int fd;
+  guint64 size;
+  gboolean received;
+} SingleBody;
+
+static int
+single_open (guint32 uid, gpointer user_data, GError **error)
+{
+  SingleBody *single = user_data;
+
+  return single->fd;
+}
+
+static gboolean
+single_close (
+    guint32 uid, int fd, guint64 size, gboolean complete, gpointer user_data, GError **error)
+{
+  SingleBody *single = user_data;
+
+  single->size = size;
+  single->received = complete;
+  return TRUE;
+}
+
+/**
+ * ferry_imap_client_fetch_body:
+ * @uid: a UID in the selected mailbox
+ * @fd: the message is written here, from its current offset
+ * @size: (out) (optional): the message's size
+ * @error: FERRY_ERROR_NOT_FOUND when there is no message @uid
+ *
+ * Fetches one whole message (BODY.PEEK[]) into @fd, in chunks as it
+ * arrives.
+ */
+gboolean
+ferry_imap_client_fetch_body (FerryImapClient *self,
+                              guint32 uid,
+                              int fd,
+                              guint64 *size,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  SingleBody single = { fd, 0, FALSE };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (uid != 0, FALSE);
+  g_return_val_if_fail (fd >= 0, FALSE);
+
+  if (!ferry_imap_client_fetch_bodies (self, &uid, 1, single_open, single_close, &single,
+                                       cancellable, error))
+    return FALSE;
+  if (!single.received)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
+                   "There is no message with UID %u in “%s” on %s (any more)", uid, self->selected,
+                   self->host);
+      return FALSE;
+    }
+  if (size != NULL)
+    *size = single.size;
+  return TRUE;
+}
+
+/* STORE -------------------------------------------------------------------------------- */
+
+/**
+ * ferry_imap_client_store:
+ * @requests: flag changes: each adds or removes flags and keywords on
+ *   UIDs in the selected mailbox
+ *
+ * Makes the changes with UID STORE +FLAGS.SILENT / -FLAGS.SILENT, all
+ * commands pipelined. A request with neither flags nor keywords does
+ * nothing.
+ */
+gboolean
+ferry_imap_client_store (FerryImapClient *self,
+                         const FerryImapStoreRequest *requests,
+                         gsize n_requests,
+                         GCancellable *cancellable,
+                         GError **error)
+{
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (requests != NULL || n_requests == 0, FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  for (gsize r = 0; r < n_requests; r++)
+    {
+      const FerryImapStoreRequest *request = &requests[r];
+      g_autofree char *flags = NULL;
+      g_autoptr (GPtrArray) sets = NULL;
+
+      if (!check_keywords (request->keywords, error))
+        return FALSE;
+      flags = ferry_imap_flags_format (request->flags, request->keywords);
+      if (*flags == '\0')
+        continue;
+      sets = uid_sets (request->uids, request->n_uids);
+      for (guint i = 0; i < sets->len; i++)
+        g_ptr_array_add (
+            lines, g_strdup_printf ("UID STORE %s %cFLAGS.SILENT (%s)",
+                                    (char *) g_ptr_array_index (sets, i),
+                                    request->action == FERRY_IMAP_STORE_ADD ? '+' : '-', flags));
+    }
+  if (lines->len == 0)
+    return ferry_imap_client_check_usable (self, error);
+  return ferry_imap_client_run_all (self, "UID STORE", lines, NULL, NULL, NULL, cancellable, error);
+}
+
+static gboolean
+store_one (FerryImapClient *self,
+           GArray *uids,
+           FerryImapStoreAction action,
+           FerryMailFlags flags,
+           GCancellable *cancellable,
+           GError **error)
+{
+  FerryImapStoreRequest request = { (const guint32 *) uids->data, uids->len, action, flags, NULL };
+
+  return ferry_imap_client_store (self, &request, 1, cancellable, error);
+}
+
+/* APPEND ---------------------------------------------------------------------------------- */
+
+/* date-time of RFC 3501 section 9: "14-Jul-2024 10:00:00 +0200", with
+ * English month names whatever the locale. */
+static char *
+format_internal_date (GDateTime *date)
+{
+  static const char *const months[]
+      = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  gint64 offset = g_date_time_get_utc_offset (date) / G_TIME_SPAN_MINUTE;
+  gint64 minutes = ABS (offset);
+
+  return g_strdup_printf (
+      "\"%2d-%s-%04d %02d:%02d:%02d %c%02d%02d\"", g_date_time_get_day_of_month (date),
+      months[g_date_time_get_month (date) - 1], g_date_time_get_year (date),
+      g_date_time_get_hour (date), g_date_time_get_minute (date), g_date_time_get_second (date),
+      offset < 0 ? '-' : '+', (int) (minutes / 60), (int) (minutes % 60));
+}
+
+/* A literal promises its size: a file that holds less would leave the
+ * connection stuck in the middle of it, so that is found out first. */
+static gboolean
+check_upload (int fd, guint64 size, GError **error)
+{
+  struct stat st;
+  off_t offset;
+
+  if (size > G_MAXUINT32)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                   "The message is %" G_GUINT64_FORMAT " bytes long; IMAP cannot upload a "
+                   "message of 4 GiB or more",
+                   size);
+      return FALSE;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    return TRUE;
+  offset = lseek (fd, 0, SEEK_CUR);
+  if (offset >= 0 && st.st_size - offset < (off_t) size)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
+                   "The message file holds %" G_GUINT64_FORMAT " bytes, not the %" G_GUINT64_FORMAT
+                   " to upload",
+                   (guint64) (st.st_size - offset), size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+on_append (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
+{
+  FerryImapAppendResult *result = user_data;
+  guint64 uidvalidity, uid;
+
+  /* An APPENDUID from a server that does not offer UIDPLUS is not one
+   * RFC 4315 stands behind. */
+  if (response->kind == FERRY_IMAP_RESPONSE_TAGGED
+      && ferry_imap_client_has_capability (self, "UIDPLUS")
+      && ferry_imap_response_has_code (response, "APPENDUID")
+      && ferry_imap_code_get_number (response->code, 0, &uidvalidity)
+      && ferry_imap_code_get_number (response->code, 1, &uid) && uidvalidity <= G_MAXUINT32
+      && uid <= G_MAXUINT32)
+    {
+      result->uidvalidity = (guint32) uidvalidity;
+      result->uid = (guint32) uid;
+    }
+  return FALSE;
+}
+
+/**
+ * ferry_imap_client_append:
+ * @mailbox: UTF-8 name; it need not be selected
+ * @fd: the message, read from its current offset
+ * @size: its size in bytes
+ * @flags: flags to give it
+ * @keywords: (nullable): keywords to give it
+ * @internal_date: (nullable): its internal date, such as when it arrived;
+ *   %NULL lets the server use the present time
+ * @result: (out caller-allocates): its UID (UIDPLUS), or where to look
+ * @error: FERRY_ERROR_NOT_FOUND when @mailbox does not exist ([TRYCREATE])
+ *
+ * Uploads a message (APPEND) as a literal, non-synchronizing with
+ * LITERAL+. Without UIDPLUS the new UID is unknown: result->uidnext_before
+ * then says from where ferry_imap_client_search_message_id() can look.
+ */
+gboolean
+ferry_imap_client_append (FerryImapClient *self,
+                          const char *mailbox,
+                          int fd,
+                          guint64 size,
+                          FerryMailFlags flags,
+                          const char *const *keywords,
+                          GDateTime *internal_date,
+                          FerryImapAppendResult *result,
+                          GCancellable *cancellable,
+                          GError **error)
+{
+  g_autofree char *quoted = NULL;
+  g_autofree char *flag_list = NULL;
+  g_autofree char *date = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *what = NULL;
+  g_autoptr (FerryImapCommand) command = NULL;
+  FerryImapPart parts[2];
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (mailbox != NULL, FALSE);
+  g_return_val_if_fail (fd >= 0, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+
+  memset (result, 0, sizeof *result);
+  if (!ferry_imap_client_check_usable (self, error) || !check_keywords (keywords, error)
+      || !check_upload (fd, size, error))
+    return FALSE;
+  quoted = ferry_imap_quote_mailbox (mailbox, error);
+  if (quoted == NULL)
+    return FALSE;
+  if (!ferry_imap_client_has_capability (self, "UIDPLUS"))
+    {
+      FerryImapStatusInfo status;
+
+      if (!ferry_imap_client_status (self, mailbox, &status, cancellable, error))
+        return FALSE;
+      result->uidnext_before = status.uidnext;
+    }
+
+  flag_list = ferry_imap_flags_format (flags, keywords);
+  date = internal_date != NULL ? format_internal_date (internal_date) : NULL;
+  text = g_strdup_printf ("APPEND %s (%s)%s%s ", quoted, flag_list, date != NULL ? " " : "",
+                          date != NULL ? date : "");
+  what = ferry_imap_describe_mailbox ("APPEND to", mailbox);
+  parts[0] = (FerryImapPart){ FERRY_IMAP_PART_TEXT, text, strlen (text), -1 };
+  parts[1] = (FerryImapPart){ FERRY_IMAP_PART_FD, NULL, (gsize) size, fd };
+
+  command = ferry_imap_command_new (self, what, on_append, NULL, result);
+  return ferry_imap_client_send_parts (self, command, parts, G_N_ELEMENTS (parts), FALSE,
+                                       cancellable, error)
+         && ferry_imap_client_wait (self, command, cancellable, error)
+         && ferry_imap_client_check (self, command, error);
+}
+
+/* SEARCH ----------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  GArray *uids;
+  guint32 min_uid;
+} SearchRequest;
+
+static gboolean
+on_search (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
+{
+  SearchRequest *request = user_data;
+
+  if (response->kind != FERRY_IMAP_RESPONSE_UNTAGGED || g_strcmp0 (response->name, "SEARCH") != 0)
+    return FALSE;
+  for (guint i = 0; i < ferry_imap_value_n_items (response->data); i++)
+    {
+      guint32 uid;
+
+      if (get_u32 (ferry_imap_value_get_item (response->data, i), &uid) && uid != 0
+          && uid >= request->min_uid)
+        g_array_append_val (request->uids, uid);
+    }
+  return TRUE;
+}
+
+static int
+compare_uids (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a;
+  guint32 y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static GArray *
+search (FerryImapClient *self,
+        const FerryImapPart *parts,
+        gsize n_parts,
+        guint32 min_uid,
+        GCancellable *cancellable,
+        GError **error)
+{
+  g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  SearchRequest request = { uids, min_uid };
+  g_autoptr (FerryImapCommand) command = NULL;
+
+  if (!ferry_imap_client_check_usable (self, error))
+    return NULL;
+  command = ferry_imap_command_new (self, "UID SEARCH", on_search, NULL, &request);
+  if (!ferry_imap_client_send_parts (self, command, parts, n_parts, FALSE, cancellable, error)
+      || !ferry_imap_client_wait (self, command, cancellable, error)
+      || !ferry_imap_client_check (self, command, error))
+    return NULL;
+  g_array_sort (uids, compare_uids);
+  return g_steal_pointer (&uids);
+}
+
+static gboolean
+is_ascii (const char *text)
+{
+  for (const char *c = text; *c != '\0'; c++)
+    if ((guchar) *c >= 0x80)
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * ferry_imap_client_search_message_id:
+ * @message_id: a Message-ID such as "<id@host>"
+ * @first_uid: look only at UIDs from this one up
+ *
+ * Finds messages in the selected mailbox whose Message-ID header holds
+ * @message_id (UID SEARCH HEADER: a substring match, RFC 3501 6.4.4), such
+ * as one just appended to a server without UIDPLUS.
+ *
+ * Returns: (transfer full) (element-type guint32) (nullable): their UIDs,
+ *   ascending
+ */
+GArray *
+ferry_imap_client_search_message_id (FerryImapClient *self,
+                                     const char *message_id,
+                                     guint32 first_uid,
+                                     GCancellable *cancellable,
+                                     GError **error)
+{
+  g_autofree char *criteria = NULL;
+  g_autofree char *quoted = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (message_id != NULL, NULL);
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  if (strpbrk (message_id, "\r\n") != NULL)
+    {
+      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                           "A Message-ID with a line break cannot be searched for");
+      return NULL;
+    }
+  first_uid = MAX (first_uid, 1);
+  if (is_ascii (message_id))
+    {
+      FerryImapPart part;
+
+      quoted = ferry_imap_quote (message_id);
+      criteria = g_strdup_printf ("UID SEARCH UID %u:* HEADER Message-ID %s", first_uid, quoted);
+      part = (FerryImapPart){ FERRY_IMAP_PART_TEXT, criteria, strlen (criteria), -1 };
+      return search (self, &part, 1, first_uid, cancellable, error);
+    }
+  else
+    {
+      FerryImapPart parts[2];
+
+      criteria
+          = g_strdup_printf ("UID SEARCH CHARSET UTF-8 UID %u:* HEADER Message-ID ", first_uid);
+      parts[0] = (FerryImapPart){ FERRY_IMAP_PART_TEXT, criteria, strlen (criteria), -1 };
+      parts[1] = (FerryImapPart){ FERRY_IMAP_PART_LITERAL, message_id, strlen (message_id), -1 };
+      return search (self, parts, G_N_ELEMENTS (parts), first_uid, cancellable, error);
+    }
+}
+
+/* EXPUNGE ----------------------------------------------------------------------------------- */
+
+static GArray *
+search_deleted (FerryImapClient *self, GCancellable *cancellable, GError **error)
+{
+  static const char criteria[] = "UID SEARCH DELETED";
+  FerryImapPart part = { FERRY_IMAP_PART_TEXT, criteria, strlen (criteria), -1 };
+
+  return search (self, &part, 1, 0, cancellable, error);
+}
+
+static GArray *
+uids_not_in (GArray *all, const guint32 *uids, gsize n_uids)
+{
+  g_autoptr (GHashTable) excluded = g_hash_table_new (NULL, NULL);
+  GArray *rest = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  for (gsize i = 0; i < n_uids; i++)
+    g_hash_table_add (excluded, GUINT_TO_POINTER (uids[i]));
+  for (guint i = 0; i < all->len; i++)
+    if (!g_hash_table_contains (excluded, GUINT_TO_POINTER (g_array_index (all, guint32, i))))
+      g_array_append_val (rest, g_array_index (all, guint32, i));
+  return rest;
+}
+
+/* RFC 3501 EXPUNGE removes every message marked \Deleted, not only ours.
+ * So the other marked messages lose their mark while it runs and get it
+ * back after. Two risks are left, which only UIDPLUS removes: a message
+ * another client marks between the SEARCH and the EXPUNGE is expunged
+ * too, and if the connection drops before the marks are restored, the
+ * other messages stay unmarked (their data is never lost). */
+static gboolean
+expunge_without_uidplus (FerryImapClient *self,
+                         const guint32 *uids,
+                         gsize n_uids,
+                         GCancellable *cancellable,
+                         GError **error)
+{
+  g_autoptr (GArray) deleted = search_deleted (self, cancellable, error);
+  g_autoptr (GArray) others = NULL;
+  g_autoptr (GArray) ours = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GError *local_error = NULL;
+  gboolean ok;
+
+  if (deleted == NULL)
+    return FALSE;
+  others = uids_not_in (deleted, uids, n_uids);
+  g_array_append_vals (ours, uids, (guint) n_uids);
+
+  ok = (others->len == 0
+        || store_one (self, others, FERRY_IMAP_STORE_REMOVE, FERRY_MAIL_FLAG_DELETED, cancellable,
+                      error))
+       && store_one (self, ours, FERRY_IMAP_STORE_ADD, FERRY_MAIL_FLAG_DELETED, cancellable, error)
+       && ferry_imap_client_run (self, "EXPUNGE", "EXPUNGE", NULL, NULL, cancellable, error);
+  if (others->len > 0 && ferry_imap_client_is_usable (self)
+      && !store_one (self, others, FERRY_IMAP_STORE_ADD, FERRY_MAIL_FLAG_DELETED, cancellable,
+                     ok ? error : &local_error))
+    ok = FALSE;
+  g_clear_error (&local_error);
+  return ok;
+}
+
+/**
+ * ferry_imap_client_expunge:
+ * @uids: UIDs in the selected mailbox to remove for good
+ *
+ * Marks @uids \Deleted and expunges exactly them: UID EXPUNGE (UIDPLUS,
+ * RFC 4315). Without UIDPLUS, EXPUNGE with the other \Deleted messages
+ * unmarked meanwhile (see expunge_without_uidplus() for what that risks).
+ */
+gboolean
+ferry_imap_client_expunge (FerryImapClient *self,
+                           const guint32 *uids,
+                           gsize n_uids,
+                           GCancellable *cancellable,
+                           GError **error)
+{
+  g_autoptr (GPtrArray) sets = NULL;
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (uids != NULL || n_uids == 0, FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  if (n_uids == 0)
+    return ferry_imap_client_check_usable (self, error);
+  if (!ferry_imap_client_has_capability (self, "UIDPLUS"))
+    return expunge_without_uidplus (self, uids, n_uids, cancellable, error);
+
+  sets = uid_sets (uids, n_uids);
+  for (guint i = 0; i < sets->len; i++)
+    {
+      const char *set = g_ptr_array_index (sets, i);
+
+      g_ptr_array_add (lines, g_strdup_printf ("UID STORE %s +FLAGS.SILENT (\\Deleted)", set));
+      g_ptr_array_add (lines, g_strdup_printf ("UID EXPUNGE %s", set));
+    }
+  return ferry_imap_client_run_all (self, "UID EXPUNGE", lines, NULL, NULL, NULL, cancellable,
+                                    error);
+}
+
+/* COPY and MOVE ------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  FerryImapCopyResult *result;
+  gsize max_uids;
+} CopyRequest;
+
+void
+ferry_imap_copy_result_free (FerryImapCopyResult *result)
+{
+  if (result == NULL)
+    return;
+  g_array_unref (result->source_uids);
+  g_array_unref (result->dest_uids);
+  g_free (result);
+}
+
+static FerryImapCopyResult *
+copy_result_new (void)
+{
+  FerryImapCopyResult *result = g_new0 (FerryImapCopyResult, 1);
+
+  result->source_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  result->dest_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  return result;
+}
+
+/* [COPYUID uidvalidity source-set dest-set] (RFC 4315 section 3). A
+ * mapping that makes no sense is left out: the messages were copied, and
+ * without the mapping a caller finds them as it would without UIDPLUS. */
+static void
+note_copyuid (FerryImapClient *self, CopyRequest *request, const FerryImapCode *code)
+{
+  const char *source_set = ferry_imap_value_get_string (ferry_imap_value_get_item (code->args, 1));
+  const char *dest_set = ferry_imap_value_get_string (ferry_imap_value_get_item (code->args, 2));
+  g_autoptr (GArray) source = NULL;
+  g_autoptr (GArray) dest = NULL;
+  guint64 uidvalidity;
+
+  if (!ferry_imap_code_get_number (code, 0, &uidvalidity) || uidvalidity > G_MAXUINT32
+      || source_set == NULL || dest_set == NULL)
+    return;
+  source = ferry_imap_uid_set_parse (source_set, request->max_uids, NULL);
+  dest = ferry_imap_uid_set_parse (dest_set, request->max_uids, NULL);
+  if (source == NULL || dest == NULL || source->len != dest->len)
+    {
+      g_debug ("IMAP %s: ignoring [COPYUID %s]", self->host, code->text);
+      return;
+    }
+  request->result->uidvalidity = (guint32) uidvalidity;
+  g_array_append_vals (request->result->source_uids, source->data, source->len);
+  g_array_append_vals (request->result->dest_uids, dest->data, dest->len);
+}
+
+/* MOVE sends COPYUID untagged, before its EXPUNGEs (RFC 6851 4.3); COPY
+ * in its tagged OK. */
+static gboolean
+on_copy (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
+{
+  if (response->status != FERRY_IMAP_STATUS_OK
+      || !ferry_imap_response_has_code (response, "COPYUID"))
+    return FALSE;
+  note_copyuid (self, user_data, response->code);
+  return response->kind == FERRY_IMAP_RESPONSE_UNTAGGED;
+}
+
+static FerryImapCopyResult *
+copy_or_move (FerryImapClient *self,
+              const char *verb,
+              const guint32 *uids,
+              gsize n_uids,
+              const char *mailbox,
+              GCancellable *cancellable,
+              GError **error)
+{
+  g_autoptr (FerryImapCopyResult) result = copy_result_new ();
+  CopyRequest request = { result, n_uids };
+  g_autofree char *quoted = ferry_imap_quote_mailbox (mailbox, error);
+  g_autofree char *what = NULL;
+  g_autoptr (GPtrArray) sets = NULL;
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  if (quoted == NULL)
+    return NULL;
+  what = g_strdup_printf ("%s to “%s”", verb, mailbox);
+  sets = uid_sets (uids, n_uids);
+  for (guint i = 0; i < sets->len; i++)
+    g_ptr_array_add (
+        lines, g_strdup_printf ("%s %s %s", verb, (char *) g_ptr_array_index (sets, i), quoted));
+  if (!ferry_imap_client_run_all (self, what, lines, on_copy, NULL, &request, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&result);
+}
+
+/**
+ * ferry_imap_client_copy:
+ * @uids: UIDs in the selected mailbox
+ * @mailbox: UTF-8 name of the destination
+ * @error: FERRY_ERROR_NOT_FOUND when @mailbox does not exist ([TRYCREATE])
+ *
+ * Returns: (transfer full) (nullable): the new UIDs, when the server says
+ *   them (UIDPLUS)
+ */
+FerryImapCopyResult *
+ferry_imap_client_copy (FerryImapClient *self,
+                        const guint32 *uids,
+                        gsize n_uids,
+                        const char *mailbox,
+                        GCancellable *cancellable,
+                        GError **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (uids != NULL || n_uids == 0, NULL);
+  g_return_val_if_fail (mailbox != NULL, NULL);
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  return copy_or_move (self, "UID COPY", uids, n_uids, mailbox, cancellable, error);
+}
+
+/**
+ * ferry_imap_client_move:
+ * @uids: UIDs in the selected mailbox
+ * @mailbox: UTF-8 name of the destination
+ *
+ * Moves messages with UID MOVE (RFC 6851) when the server offers MOVE,
+ * else with UID COPY and ferry_imap_client_expunge() of @uids.
+ *
+ * Returns: (transfer full) (nullable): the new UIDs, when the server says
+ *   them (UIDPLUS)
+ */
+FerryImapCopyResult *
+ferry_imap_client_move (FerryImapClient *self,
+                        const guint32 *uids,
+                        gsize n_uids,
+                        const char *mailbox,
+                        GCancellable *cancellable,
+                        GError **error)
+{
+  g_autoptr (FerryImapCopyResult) result = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (uids != NULL || n_uids == 0, NULL);
+  g_return_val_if_fail (mailbox != NULL, NULL);
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  if (ferry_imap_client_has_capability (self, "MOVE"))
+    return copy_or_move (self, "UID MOVE", uids, n_uids, mailbox, cancellable, error);
+  result = copy_or_move (self, "UID COPY", uids, n_uids, mailbox, cancellable, error);
+  if (result == NULL || !ferry_imap_client_expunge (self, uids, n_uids, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&result);
+}
