@@ -1,7 +1,8 @@
 """The engine (src/engine/engine.c) as `ferry daemon` runs it: it waits for
 the network before it sends, sends what waited the moment the network comes
 back, retries temporary failures on the configured backoff, and pauses its
-retries while offline.
+retries while offline. Its sync scheduler (src/engine/sync-scheduler.c)
+syncs the folders when the network comes back and when asked on D-Bus.
 
 The network is real: the test runs in a network namespace of its own, where
 adding and removing the default route is what joining and leaving a Wi-Fi
@@ -17,6 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
 from desktop_session import SessionBus  # noqa: E402
+from dovecot_server import DovecotServer  # noqa: E402
 from ferry_env import EX_OK, FERRY, FerryEnv, make_message, wait_until  # noqa: E402
 from smtp_server import SmtpServer  # noqa: E402
 
@@ -161,6 +163,73 @@ class EngineTest(unittest.TestCase):
         self.assertLess(self.daemon.matching(": sent (")[0][0] - came_back, 5)
         self.assertEqual(self.server.transactions(), 2)
         self.assertEqual(len(self.server.received()), 1)
+
+
+class SyncEngineTest(unittest.TestCase):
+    def setUp(self):
+        set_network(False)
+        self.env = FerryEnv()
+        self.bus = SessionBus(self.env.env)
+        self.server = DovecotServer(self.env.path("dovecot"))
+        self.maildir = self.env.path("Mail")
+        password_file = self.env.write_file("imap-password", self.server.password + "\n")
+        self.env.write_config(
+            "[general]\nsync-interval = 0\n\n[account personal]\n"
+            f"imap-host = {self.server.tls_host}\nimap-port = {self.server.imap_port}\n"
+            f"imap-security = starttls\nimap-ca-file = {self.server.ca_file}\n"
+            f"imap-user = {self.server.user}\npassword-command = cat {password_file}\n"
+            f"maildir = {self.maildir}\n")
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon is not None and self.daemon.process.poll() is None:
+            self.daemon.stop()
+        self.server.stop()
+        self.bus.stop()
+        self.env.cleanup()
+        set_network(False)
+
+    def local_message_ids(self, folder="INBOX"):
+        found = set()
+        for sub in ("cur", "new"):
+            directory = os.path.join(self.maildir, folder, sub)
+            for name in os.listdir(directory) if os.path.isdir(directory) else ():
+                with open(os.path.join(directory, name), "rb") as f:
+                    for line in f:
+                        if line.lower().startswith(b"message-id:"):
+                            found.add(line.split(b":", 1)[1].strip().decode())
+                            break
+        return found
+
+    def test_syncs_when_the_network_comes_back(self):
+        self.server.append("INBOX", make_message(1))
+        self.daemon = Daemon(self.bus.env)
+        self.assertTrue(self.daemon.wait_for_line("engine running"), self.daemon.lines)
+        time.sleep(1.5)
+        self.assertEqual(self.local_message_ids(), set(), "no sync while offline")
+
+        set_network(True)
+        self.assertTrue(self.daemon.wait_for_line("personal: synced"), self.daemon.lines)
+        self.assertIn("1 fetched", self.daemon.matching("personal: synced")[0][1])
+        self.assertEqual(self.local_message_ids(), {f"<test-1-{os.getpid()}@example.org>"})
+
+    def test_sync_now_on_dbus(self):
+        set_network(True)
+        self.daemon = Daemon(self.bus.env)
+        self.assertTrue(self.daemon.wait_for_line("personal: synced"), self.daemon.lines)
+        self.server.append("INBOX", make_message(2))
+        action = subprocess.run(["gapplication", "action", "io.github.ferrymail.Ferry",
+                                 "sync-now"], env=self.bus.env, capture_output=True, timeout=30)
+        self.assertEqual(action.returncode, 0, action.stderr)
+        self.assertTrue(self.daemon.wait_for_line("personal: synced", count=2), self.daemon.lines)
+        self.assertIn("1 fetched", self.daemon.matching("personal: synced")[1][1])
+        self.assertEqual(self.local_message_ids(), {f"<test-2-{os.getpid()}@example.org>"})
+
+    def test_failure_is_logged(self):
+        self.server.stop()
+        set_network(True)
+        self.daemon = Daemon(self.bus.env)
+        self.assertTrue(self.daemon.wait_for_line("personal: sync failed"), self.daemon.lines)
 
 
 if __name__ == "__main__":

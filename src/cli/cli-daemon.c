@@ -52,6 +52,22 @@ log_online (FerryEngine *engine, GParamSpec *pspec, gpointer user_data)
   fflush (stdout);
 }
 
+static void
+log_sync (FerrySyncScheduler *scheduler,
+          const char *account,
+          const FerrySyncStats *stats,
+          const char *error,
+          gpointer user_data)
+{
+  if (error != NULL)
+    printf ("%s: sync failed: %s\n", account, error);
+  else
+    printf ("%s: synced %u folders: %u fetched, %u uploaded, %u flag changes, %u deleted\n",
+            account, stats->folders, stats->fetched, stats->uploaded, stats->flag_changes,
+            stats->deleted);
+  fflush (stdout);
+}
+
 static gboolean
 quit_on_signal (gpointer user_data)
 {
@@ -67,6 +83,8 @@ daemon_startup (GApplication *app, gpointer user_data)
   daemon->engine = ferry_engine_new (daemon->config, daemon->spool);
   g_signal_connect (daemon->engine, "entry-changed", G_CALLBACK (log_entry), daemon);
   g_signal_connect (daemon->engine, "notify::online", G_CALLBACK (log_online), daemon);
+  g_signal_connect (ferry_engine_get_sync_scheduler (daemon->engine), "account-synced",
+                    G_CALLBACK (log_sync), daemon);
   ferry_engine_add_actions (daemon->engine, G_ACTION_MAP (app));
   g_application_hold (app);
 

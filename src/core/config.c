@@ -26,6 +26,7 @@
 #define DEFAULT_KEEP_SENT          7
 #define DEFAULT_TIMEOUT            60
 #define DEFAULT_RETRIES            "1;2;5;10;30;60"
+#define DEFAULT_SYNC_INTERVAL      15
 #define MAX_RETRY_INTERVAL_SECONDS (7 * 24 * 3600)
 
 typedef struct
@@ -63,8 +64,8 @@ static const EnumChoice subfolders_choices[] = {
 };
 
 static const char *const general_keys[] = {
-  "default-account", "send-after-queue", "max-message-size",      "keep-sent",
-  "retry-intervals", "timeout",          "max-parallel-accounts", NULL,
+  "default-account", "send-after-queue",      "max-message-size", "keep-sent", "retry-intervals",
+  "timeout",         "max-parallel-accounts", "sync-interval",    NULL,
 };
 
 static const char *const account_keys[] = {
@@ -454,7 +455,7 @@ parse_general (Parser *p)
 {
   FerryConfig *self = p->config;
   int send_after_queue;
-  guint64 keep_sent, timeout, parallel;
+  guint64 keep_sent, timeout, parallel, sync_interval;
 
   if (!g_key_file_has_group (p->key_file, GENERAL_GROUP))
     return get_retry_intervals (p, self->retry_intervals);
@@ -470,6 +471,8 @@ parse_general (Parser *p)
       || !get_uint (p, GENERAL_GROUP, "keep-sent", 0, 3650, DEFAULT_KEEP_SENT, &keep_sent)
       || !get_uint (p, GENERAL_GROUP, "timeout", 1, 3600, DEFAULT_TIMEOUT, &timeout)
       || !get_uint (p, GENERAL_GROUP, "max-parallel-accounts", 1, 64, 2, &parallel)
+      || !get_uint (p, GENERAL_GROUP, "sync-interval", 0, 24 * 60, DEFAULT_SYNC_INTERVAL,
+                    &sync_interval)
       || !get_retry_intervals (p, self->retry_intervals))
     return FALSE;
 
@@ -477,6 +480,7 @@ parse_general (Parser *p)
   self->keep_sent_days = (guint) keep_sent;
   self->timeout_seconds = (guint) timeout;
   self->max_parallel_accounts = (guint) parallel;
+  self->sync_interval_minutes = (guint) sync_interval;
   return TRUE;
 }
 
@@ -725,6 +729,7 @@ ferry_config_new (const char *path)
   self->keep_sent_days = DEFAULT_KEEP_SENT;
   self->timeout_seconds = DEFAULT_TIMEOUT;
   self->max_parallel_accounts = 2;
+  self->sync_interval_minutes = DEFAULT_SYNC_INTERVAL;
   self->retry_intervals = g_array_new (FALSE, FALSE, sizeof (guint));
   self->accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_account_free);
   return self;

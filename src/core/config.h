@@ -92,6 +92,7 @@ struct _FerryConfig
   GArray *retry_intervals; /* guint seconds; the last one repeats */
   guint timeout_seconds;
   guint max_parallel_accounts;
+  guint sync_interval_minutes; /* 0: the engine syncs only when asked or back online */
   GPtrArray *accounts; /* FerryAccount */
 };
 

@@ -11,6 +11,7 @@
 #include "build-config.h"
 
 #include "engine/engine.h"
+#include "engine/sync-scheduler.h"
 #include "outbox/outbox-queue.h"
 
 /* A due retry is noticed within this much of its time. */
@@ -25,6 +26,7 @@ struct _FerryEngine
   FerryOutboxSpool *spool;
   GNetworkMonitor *network_monitor;
   GCancellable *cancellable;
+  FerrySyncScheduler *sync_scheduler;
 
   gboolean online;
   gboolean flushing;
@@ -197,9 +199,10 @@ update_online (FerryEngine *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ONLINE]);
 
   /* Back online: what waited for the network goes now, not at its next
-   * backoff step. */
+   * backoff step, and the folders catch up. */
   if (online)
     start_flush (self, TRUE);
+  ferry_sync_scheduler_set_online (self->sync_scheduler, online);
 }
 
 static void
@@ -224,6 +227,9 @@ ferry_engine_dispose (GObject *object)
   FerryEngine *self = FERRY_ENGINE (object);
 
   g_cancellable_cancel (self->cancellable);
+  if (self->sync_scheduler != NULL)
+    ferry_sync_scheduler_stop (self->sync_scheduler);
+  g_clear_object (&self->sync_scheduler);
   g_clear_handle_id (&self->retry_source, g_source_remove);
   g_clear_handle_id (&self->prune_source, g_source_remove);
   if (self->network_monitor != NULL)
@@ -323,6 +329,7 @@ ferry_engine_new (FerryConfig *config, FerryOutboxSpool *spool)
   self = g_object_new (FERRY_TYPE_ENGINE, NULL);
   self->config = ferry_config_ref (config);
   self->spool = ferry_outbox_spool_ref (spool);
+  self->sync_scheduler = ferry_sync_scheduler_new (config);
   return self;
 }
 
@@ -375,10 +382,31 @@ ferry_engine_get_busy (FerryEngine *self)
   return self->flushing;
 }
 
+/**
+ * ferry_engine_get_sync_scheduler:
+ * @self: a #FerryEngine
+ *
+ * Returns: (transfer none): what syncs the accounts' folders
+ */
+FerrySyncScheduler *
+ferry_engine_get_sync_scheduler (FerryEngine *self)
+{
+  g_return_val_if_fail (FERRY_IS_ENGINE (self), NULL);
+  return self->sync_scheduler;
+}
+
 static void
 send_queued_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   ferry_engine_send_queued (user_data);
+}
+
+static void
+sync_now_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  FerryEngine *self = user_data;
+
+  ferry_sync_scheduler_sync_now (self->sync_scheduler);
 }
 
 /**
@@ -388,13 +416,14 @@ send_queued_activated (GSimpleAction *action, GVariant *parameter, gpointer user
  *
  * Adds the engine's actions, which GApplication exports on D-Bus under
  * the application id: `gapplication action io.github.ferrymail.Ferry
- * send-queued`.
+ * send-queued` (or `sync-now`).
  */
 void
 ferry_engine_add_actions (FerryEngine *self, GActionMap *map)
 {
   static const GActionEntry entries[] = {
     { .name = "send-queued", .activate = send_queued_activated },
+    { .name = "sync-now", .activate = sync_now_activated },
   };
 
   g_return_if_fail (FERRY_IS_ENGINE (self));

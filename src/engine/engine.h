@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "core/config.h"
+#include "engine/sync-scheduler.h"
 #include "outbox/outbox-spool.h"
 
 G_BEGIN_DECLS
@@ -22,5 +23,6 @@ void ferry_engine_send_queued (FerryEngine *self);
 gboolean ferry_engine_get_online (FerryEngine *self);
 gboolean ferry_engine_get_busy (FerryEngine *self);
 void ferry_engine_add_actions (FerryEngine *self, GActionMap *map);
+FerrySyncScheduler *ferry_engine_get_sync_scheduler (FerryEngine *self);
 
 G_END_DECLS
