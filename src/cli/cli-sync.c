@@ -218,10 +218,12 @@ print_summary (Run *run, gdouble seconds, gboolean dry_run)
                                 ? g_strdup_printf ("; %u folders failed", t->failed_folders)
                                 : g_strdup ("");
 
-  printf ("%s%u folders in %u accounts: %u fetched, %u uploaded, %u flag changes, %u deleted, %u "
-          "moved, %u skipped%s in %.1f s\n",
-          dry_run ? "Dry run, nothing changed: " : "", t->folders, run->accounts, t->fetched,
-          t->uploaded, t->flag_changes, t->deleted, t->moved, t->skipped, failed, seconds);
+  printf ("%s%u %s in %u %s: %u fetched, %u uploaded, %u flag changes, %u deleted, %u moved, %u "
+          "skipped%s in %.1f s\n",
+          dry_run ? "Dry run, nothing changed: " : "", t->folders,
+          t->folders == 1 ? "folder" : "folders", run->accounts,
+          run->accounts == 1 ? "account" : "accounts", t->fetched, t->uploaded, t->flag_changes,
+          t->deleted, t->moved, t->skipped, failed, seconds);
 }
 
 static gboolean
