@@ -475,6 +475,8 @@ static void
 test_imaps_login (Fixture *f, gconstpointer data)
 {
   g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (GError) error = NULL;
+  FerryImapMailboxInfo info;
 
   g_assert_true (ferry_imap_client_has_capability (client, "IMAP4rev1"));
   g_assert_true (ferry_imap_client_has_capability (client, "uidplus"));
@@ -482,6 +484,9 @@ test_imaps_login (Fixture *f, gconstpointer data)
   assert_dovecot_logged (f, "Login: user=<ferry>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1");
   assert_dovecot_logged (f, ", TLS, session=");
   logout (client);
+  g_assert_false (ferry_imap_client_select (client, "INBOX", FALSE, &info, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL);
+  assert_error_mentions (error, "was logged out");
 }
 
 static void

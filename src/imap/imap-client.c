@@ -89,9 +89,13 @@ ferry_imap_client_check_usable (FerryImapClient *self, GError **error)
 {
   if (self->broken == NULL)
     return TRUE;
-  g_set_error (error, FERRY_ERROR, self->broken->code,
-               "The connection to %s is closed after an earlier error: %s", self->host,
-               self->broken->message);
+  if (self->connection == NULL)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL,
+                 "The session with %s was logged out; connect again", self->host);
+  else
+    g_set_error (error, FERRY_ERROR, self->broken->code,
+                 "The connection to %s is closed after an earlier error: %s", self->host,
+                 self->broken->message);
   return FALSE;
 }
 
@@ -199,8 +203,7 @@ has_same_handler_before (FerryImapClient *self, GList *link)
     {
       FerryImapCommand *earlier = l->data;
 
-      if (earlier->on_response == command->on_response
-          && earlier->user_data == command->user_data)
+      if (earlier->on_response == command->on_response && earlier->user_data == command->user_data)
         return TRUE;
     }
   return FALSE;
@@ -658,7 +661,9 @@ ferry_imap_client_run (FerryImapClient *self,
 char *
 ferry_imap_quote (const char *text)
 {
-  GString *quoted = g_string_sized_new (strlen (text) + 2);
+  /* Sized for the worst case, so that no reallocation leaves a copy of
+   * a quoted password behind. */
+  GString *quoted = g_string_sized_new (2 * strlen (text) + 2);
 
   g_string_append_c (quoted, '"');
   for (const char *c = text; *c != '\0'; c++)
@@ -1193,7 +1198,7 @@ ferry_imap_client_login_xoauth2 (FerryImapClient *self,
                    "%s does not offer OAuth 2.0 login (AUTH=XOAUTH2)", self->host);
       return FALSE;
     }
-  initial = g_strdup_printf ("user=%s\001auth=Bearer %s\001\001", self->user, token);
+  initial = g_strconcat ("user=", self->user, "\001auth=Bearer ", token, "\001\001", NULL);
   /* A refused token gets a "+" with the reason in JSON; an empty line
    * ends the exchange and brings the tagged NO. */
   ok = authenticate (self, "XOAUTH2", initial, strlen (initial), "", cancellable, error);
@@ -1270,7 +1275,7 @@ ferry_imap_client_logout (FerryImapClient *self, GCancellable *cancellable, GErr
   self->logging_out = TRUE;
   ok = ferry_imap_client_run (self, "LOGOUT", "LOGOUT", NULL, NULL, cancellable, error);
   if (self->broken == NULL)
-    self->broken = g_error_new (FERRY_ERROR, FERRY_ERROR_TEMP_FAIL, "the session was logged out");
+    self->broken = g_error_new (FERRY_ERROR, FERRY_ERROR_TEMP_FAIL, "logged out");
   g_queue_clear (&self->in_flight);
   g_clear_pointer (&self->connection, ferry_imap_connection_free);
   return ok;

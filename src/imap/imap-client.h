@@ -14,11 +14,13 @@
  *   UNAVAILABLE  STARTTLS required but not offered or refused; no TLS backend
  *   NO_HOST      the host name does not resolve
  *   NOT_FOUND    no such mailbox (NONEXISTENT, TRYCREATE) or message
- *   PROTOCOL     the server said NO or BAD for another reason, or sent
- *                something that is not IMAP
+ *   PROTOCOL     the server said BAD, or NO without a response code that
+ *                says more (Dovecot's NO to SELECT of a missing mailbox),
+ *                or sent something that is not IMAP
  *   DATA         a mailbox name or keyword that IMAP cannot carry
- *   IO           a local file descriptor failed
- *   G_IO_ERROR_CANCELLED when @cancellable was cancelled.
+ *   IO           a local file descriptor failed (G_IO_ERROR when writing
+ *                a message to one fails, G_IO_ERROR_NO_SPACE for a full disk)
+ *   G_IO_ERROR_CANCELLED when the GCancellable was cancelled.
  * After a TEMP_FAIL, PROTOCOL error from the connection itself, or a
  * cancellation, the client is unusable (ferry_imap_client_is_usable());
  * a NO or BAD to one command leaves it usable.
