@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "core/errors.h"
-#include "core/test-hooks.h"
 #include "sync/sync-engine.h"
 #include "sync/sync-moves.h"
 
@@ -199,18 +198,6 @@ static char **
 record_id (FerrySyncRecord *record, Side side)
 {
   return side == FAR ? &record->far_id : &record->near_id;
-}
-
-static gboolean
-commit (FerrySyncState *state, GError **error)
-{
-  if (!ferry_sync_state_commit (state, error))
-    {
-      ferry_sync_state_rollback (state);
-      return FALSE;
-    }
-  ferry_test_hook_step ("commit");
-  return TRUE;
 }
 
 static void
@@ -397,7 +384,7 @@ settle_pending (FolderSync *fs, GError **error)
           return FALSE;
         }
     }
-  return commit (fs->state, error);
+  return ferry_sync_state_commit (fs->state, error);
 }
 
 /* ---- a replaced folder --------------------------------------------------- */
@@ -483,7 +470,8 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
     fs->folder->far_validity = fs->status[side].validity;
   else
     fs->folder->near_validity = fs->status[side].validity;
-  if (!ferry_sync_state_update_folder (fs->state, fs->folder, error) || !commit (fs->state, error))
+  if (!ferry_sync_state_update_folder (fs->state, fs->folder, error)
+      || !ferry_sync_state_commit (fs->state, error))
     goto failed;
   index_records (fs);
   report (self, FERRY_SYNC_EVENT_NOTICE, fs->folder->name,
@@ -621,7 +609,7 @@ write_record_changes (FolderSync *fs, GPtrArray *updates, GPtrArray *forgotten, 
     if (!ferry_sync_state_remove_record (
             state, ((FerrySyncRecord *) g_ptr_array_index (forgotten, i))->row, error))
       goto failed;
-  if (!commit (fs->state, error))
+  if (!ferry_sync_state_commit (fs->state, error))
     return FALSE;
   index_records (fs);
   for (guint i = 0; i < forgotten->len; i++)
@@ -732,7 +720,7 @@ record_pending (FolderSync *fs, GArray *copies, GError **error)
           return FALSE;
         }
     }
-  return commit (fs->state, error);
+  return ferry_sync_state_commit (fs->state, error);
 }
 
 /* Pending records become pairs; the records are handed to the folder's
@@ -758,7 +746,7 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
           return FALSE;
         }
     }
-  if (!commit (fs->state, error))
+  if (!ferry_sync_state_commit (fs->state, error))
     return FALSE;
   for (guint i = 0; i < copies->len; i++)
     {
@@ -1085,7 +1073,7 @@ expunge (FolderSync *fs, GError **error)
       ferry_sync_state_rollback (state);
       return TRUE;
     }
-  return commit (fs->state, error) && load_records (fs, error);
+  return ferry_sync_state_commit (fs->state, error) && load_records (fs, error);
 }
 
 /* ---- one folder ---------------------------------------------------------- */
@@ -1118,7 +1106,7 @@ save_folder_status (FolderSync *fs, GError **error)
       ferry_sync_state_rollback (fs->state);
       return FALSE;
     }
-  return commit (fs->state, error);
+  return ferry_sync_state_commit (fs->state, error);
 }
 
 static void
@@ -1295,7 +1283,7 @@ forget_folder (FerrySyncEngine *self, FolderPlan *plan, GError **error)
       return FALSE;
     }
   plan->record = NULL;
-  return commit (self->main.state, error);
+  return ferry_sync_state_commit (self->main.state, error);
 }
 
 static gboolean
@@ -1317,7 +1305,7 @@ remember_folder (FerrySyncEngine *self, FolderPlan *plan, GPtrArray *records, GE
       ferry_sync_state_rollback (self->main.state);
       return FALSE;
     }
-  return commit (self->main.state, error);
+  return ferry_sync_state_commit (self->main.state, error);
 }
 
 static gboolean

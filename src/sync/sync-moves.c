@@ -18,7 +18,6 @@
 #include "build-config.h"
 
 #include "core/errors.h"
-#include "core/test-hooks.h"
 #include "sync/sync-moves.h"
 
 typedef struct
@@ -124,18 +123,6 @@ survey (FerryStore *near, FerrySyncState *state, GPtrArray *folders, Survey *sur
 }
 
 static gboolean
-commit (FerrySyncState *state, GError **error)
-{
-  if (!ferry_sync_state_commit (state, error))
-    {
-      ferry_sync_state_rollback (state);
-      return FALSE;
-    }
-  ferry_test_hook_step ("commit");
-  return TRUE;
-}
-
-static gboolean
 record_arrival (FerrySyncState *state, const Move *move, FerrySyncRecord *arrival, GError **error)
 {
   arrival->near_id = g_strdup (move->record->near_id);
@@ -150,7 +137,7 @@ record_arrival (FerrySyncState *state, const Move *move, FerrySyncRecord *arriva
       ferry_sync_state_rollback (state);
       return FALSE;
     }
-  return commit (state, error);
+  return ferry_sync_state_commit (state, error);
 }
 
 static gboolean
@@ -171,7 +158,7 @@ record_moved (FerrySyncState *state,
       if (!ferry_sync_state_update_record (state, arrival, error))
         goto failed;
     }
-  return commit (state, error);
+  return ferry_sync_state_commit (state, error);
 
 failed:
   ferry_sync_state_rollback (state);
@@ -199,7 +186,7 @@ carry_move (FerryStore *far, FerrySyncState *state, const Move *move, GError **e
         g_propagate_error (error, g_steal_pointer (&local_error));
       if (ferry_sync_state_begin (state, unavailable ? error : NULL)
           && ferry_sync_state_remove_record (state, arrival->row, unavailable ? error : NULL))
-        commit (state, unavailable ? error : NULL);
+        ferry_sync_state_commit (state, unavailable ? error : NULL);
       else
         ferry_sync_state_rollback (state);
       return FALSE;

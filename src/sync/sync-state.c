@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/test-hooks.h"
 #include "sync/sync-state.h"
 
 #define SCHEMA_VERSION 1
@@ -268,12 +269,26 @@ ferry_sync_state_begin (FerrySyncState *self, GError **error)
   return exec (self, "BEGIN IMMEDIATE", "start a transaction", error);
 }
 
+/**
+ * ferry_sync_state_commit:
+ * @self: a #FerrySyncState
+ * @error: return location for a #GError
+ *
+ * Commits the transaction, durably; when that fails, rolls it back.
+ * Each commit is one step for the crash-point tests.
+ */
 gboolean
 ferry_sync_state_commit (FerrySyncState *self, GError **error)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
-  return exec (self, "COMMIT", "commit a transaction", error);
+  if (!exec (self, "COMMIT", "commit a transaction", error))
+    {
+      ferry_sync_state_rollback (self);
+      return FALSE;
+    }
+  ferry_test_hook_step ("commit");
+  return TRUE;
 }
 
 void
