@@ -296,14 +296,11 @@ imap_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
 {
   FerryImapStore *self = imap_store (store);
   g_autoptr (GArray) uids = uids_of (ids, FALSE);
-  FerryImapStoreRequest mark = { (const guint32 *) uids->data, uids->len, FERRY_IMAP_STORE_ADD,
-                                 FERRY_MAIL_FLAG_DELETED, NULL };
 
-  /* Only messages marked \Deleted go, and these are: mark them again in
-   * case another client took the mark off since they were listed. */
-  return ferry_imap_client_store (self->client, &mark, 1, self->cancellable, error)
-         && ferry_imap_client_expunge (self->client, (const guint32 *) uids->data, uids->len,
-                                       self->cancellable, error);
+  /* The client marks them \Deleted again first, in case another client
+   * took the mark off since they were listed, and expunges only them. */
+  return ferry_imap_client_expunge (self->client, (const guint32 *) uids->data, uids->len,
+                                    self->cancellable, error);
 }
 
 static gboolean
