@@ -82,7 +82,12 @@ class DemoTest(unittest.TestCase):
         os.mkdir(self.tmpdir, 0o755)
         self.env.env["TMPDIR"] = self.tmpdir
         self.env.write_config(USER_CONFIG)
-        self.home_before = snapshot(self.env.home)
+        self.user_files_before = self.user_files()
+
+    def user_files(self):
+        """What the demo must leave alone: the user's HOME (XDG config,
+        data, state and cache dirs in it) and runtime directory."""
+        return snapshot(self.env.home), snapshot(self.env.runtime_dir)
 
     def tearDown(self):
         self.env.cleanup()
@@ -128,7 +133,7 @@ class DemoTest(unittest.TestCase):
             self.assertEqual(os.listdir(self.tmpdir), [os.path.basename(self.demo_dir(output))])
         else:
             self.assertEqual(os.listdir(self.tmpdir), [])
-        self.assertEqual(snapshot(self.env.home), self.home_before)
+        self.assertEqual(self.user_files(), self.user_files_before)
 
     def test_shows_every_step_and_leaves_nothing(self):
         started = time.monotonic()

@@ -452,6 +452,9 @@ server_answers (Demo *demo, guint16 port, const char *greeting)
   gssize got;
 
   g_socket_client_set_timeout (client, 2);
+  /* A proxy resolver would read the user's proxy settings (GSettings,
+   * dconf) for what is loopback anyway. */
+  g_socket_client_set_enable_proxy (client, FALSE);
   connection = g_socket_client_connect_to_host (client, LOOPBACK, port, demo->cancellable, NULL);
   if (connection == NULL)
     return FALSE;
