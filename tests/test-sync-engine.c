@@ -404,13 +404,16 @@ spawn_sync (const char *dir, World *w, const char *crash_after, char **output)
   g_auto (GStrv) env = g_get_environ ();
   g_autoptr (GError) error = NULL;
   g_autofree char *err = NULL;
+  g_autofree char *out = NULL;
   int status;
 
   env = crash_after != NULL ? g_environ_setenv (env, "FERRY_TEST_CRASH_AFTER", crash_after, TRUE)
                             : g_environ_unsetenv (env, "FERRY_TEST_CRASH_AFTER");
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, output, &err,
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
                                &status, &error));
   g_assert_no_error (error);
+  if (output != NULL)
+    *output = g_steal_pointer (&out);
   if (!WIFEXITED (status)
       || (WEXITSTATUS (status) != 0 && WEXITSTATUS (status) != CRASH_EXIT_STATUS))
     g_error ("sync failed (status %d): %s", status, err);
