@@ -855,7 +855,7 @@ ferry_maildir_folder_begin_delivery (FerryMaildirFolder *self, GError **error)
     {
       g_autofree char *unique = ferry_maildir_name_new_unique ();
       g_autofree char *path = g_build_filename (self->tmp_dir, unique, NULL);
-      int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0600);
+      int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0600);
       FerryMaildirDelivery *delivery;
 
       if (fd < 0 && errno == EEXIST)

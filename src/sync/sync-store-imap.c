@@ -11,10 +11,10 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/line-endings.h"
 #include "core/secrets.h"
 #include "imap/imap-client.h"
 #include "sync/sync-store-imap.h"
@@ -208,21 +208,32 @@ imap_store_fetch (FerryStore *store, const char *id, int fd, GError **error)
   if (!parse_uid (id, &uid))
     return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
            FALSE;
-  return ferry_imap_client_fetch_body (self->client, uid, fd, &size, self->cancellable, error);
+  /* Stored the Unix way, as a Maildir reader expects. */
+  return ferry_imap_client_fetch_body (self->client, uid, fd, &size, self->cancellable, error)
+         && ferry_line_endings_to_lf_in_place (fd, NULL, error);
 }
 
 /* The message is gathered in an unlinked temporary file first: APPEND
  * must announce its size before the first byte. */
+static int
+open_unlinked_tmp (GError **error)
+{
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp ("ferry-append-XXXXXX", &path, error);
+
+  if (fd >= 0)
+    g_unlink (path);
+  return fd;
+}
+
 static FerryStoreAppend *
 imap_store_append_begin (FerryStore *store, FerryMailFlags flags, GError **error)
 {
-  g_autofree char *path = NULL;
   FerryStoreAppend *append;
-  int fd = g_file_open_tmp ("ferry-append-XXXXXX", &path, error);
+  int fd = open_unlinked_tmp (error);
 
   if (fd < 0)
     return NULL;
-  g_unlink (path);
   append = g_new0 (FerryStoreAppend, 1);
   append->fd = fd;
   append->flags = flags;
@@ -236,25 +247,45 @@ imap_store_append_abort (FerryStore *store, FerryStoreAppend *append)
   g_free (append);
 }
 
+/* IMAP carries messages with CRLF line ends (RFC 3501 2.3.1). */
+static int
+crlf_copy (int fd, guint64 *size, GError **error)
+{
+  int copy;
+
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
+                   _ ("Cannot read back a message to upload: %s"), g_strerror (saved));
+      return -1;
+    }
+  copy = open_unlinked_tmp (error);
+  if (copy < 0)
+    return -1;
+  if (!ferry_line_endings_copy_to_crlf (fd, copy, size, error) || lseek (copy, 0, SEEK_SET) < 0)
+    {
+      close (copy);
+      return -1;
+    }
+  return copy;
+}
+
 static gboolean
 imap_store_append_commit (FerryStore *store, FerryStoreAppend *append, char **id, GError **error)
 {
   FerryImapStore *self = imap_store (store);
   FerryImapAppendResult result = { 0 };
-  struct stat st;
+  guint64 size;
+  int wire = crlf_copy (append->fd, &size, error);
   gboolean ok;
 
-  if (fstat (append->fd, &st) < 0 || lseek (append->fd, 0, SEEK_SET) < 0)
-    {
-      int saved = errno;
-      imap_store_append_abort (store, append);
-      return g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
-                          _ ("Cannot read back a message to upload: %s"), g_strerror (saved)),
-             FALSE;
-    }
-  ok = ferry_imap_client_append (self->client, self->selected, append->fd, (guint64) st.st_size,
-                                 append->flags, NULL, NULL, &result, self->cancellable, error);
   imap_store_append_abort (store, append);
+  if (wire < 0)
+    return FALSE;
+  ok = ferry_imap_client_append (self->client, self->selected, wire, size, append->flags, NULL,
+                                 NULL, &result, self->cancellable, error);
+  close (wire);
   if (ok && result.uid != 0 && result.uidvalidity == self->info.uidvalidity)
     *id = g_strdup_printf ("%u", result.uid);
   return ok;
