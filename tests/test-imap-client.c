@@ -451,23 +451,31 @@ assert_dovecot_logged (Fixture *f, const char *needle)
   g_error ("Dovecot did not log “%s”", needle);
 }
 
+/* The pin of a certificate's public key, computed by the pipeline that
+ * ferry.conf(5) documents, independently of Ferry's own DER reading. */
 static char *
-certificate_fingerprint (const char *ca_file)
+openssl_pin (const char *certificate_file)
 {
+  static const char pipeline[] = "openssl x509 -in \"$1\" -pubkey -noout"
+                                 " | openssl pkey -pubin -outform DER"
+                                 " | openssl dgst -sha256 -binary | openssl enc -base64";
+  const char *argv[] = { "/bin/sh", "-e", "-c", pipeline, "sh", certificate_file, NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GTlsCertificate) certificate = g_tls_certificate_new_from_file (ca_file, &error);
-  g_autoptr (GByteArray) der = NULL;
-  g_autofree char *hex = NULL;
-  GString *fingerprint = g_string_new (NULL);
+  g_autofree char *output = NULL;
+  int status;
 
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &output, NULL, &status,
+                &error);
   g_assert_no_error (error);
-  g_object_get (certificate, "certificate", &der, NULL);
-  hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
-  for (guint i = 0; hex[i] != '\0'; i += 2)
-    g_string_append_printf (fingerprint, "%s%c%c", i > 0 ? ":" : "", g_ascii_toupper (hex[i]),
-                            g_ascii_toupper (hex[i + 1]));
-  return g_string_free (fingerprint, FALSE);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+  g_strstrip (output);
+  g_assert_cmpuint (strlen (output), ==, 44);
+  return g_strconcat ("sha256//", output, NULL);
 }
+
+/* A well-formed pin that no key has. */
+#define WRONG_PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 /* Connecting and logging in --------------------------------------------------------- */
 
@@ -511,13 +519,12 @@ test_plain_login (Fixture *f, gconstpointer data)
 }
 
 static void
-assert_untrusted (const FerryImapSettings *settings, const char *fingerprint)
+assert_untrusted (const FerryImapSettings *settings, const char *pin)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (FerryImapClient) client = ferry_imap_client_connect (settings, NULL, &error);
-  g_autofree char *advice = g_strdup_printf ("set imap-tls-fingerprint = %s or imap-ca-file to "
-                                             "trust it",
-                                             fingerprint);
+  g_autofree char *advice
+      = g_strdup_printf ("set imap-tls-fingerprint = %s or imap-ca-file to trust it", pin);
 
   g_assert_null (client);
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
@@ -528,19 +535,19 @@ assert_untrusted (const FerryImapSettings *settings, const char *fingerprint)
 static void
 test_untrusted_certificate (Fixture *f, gconstpointer data)
 {
-  g_autofree char *fingerprint = certificate_fingerprint (server_string (&f->dovecot, "ca_file"));
+  g_autofree char *pin = openssl_pin (server_string (&f->dovecot, "ca_file"));
   FerryImapSettings settings = dovecot_settings (f, FERRY_SECURITY_TLS);
   g_autoptr (GError) error = NULL;
 
   /* The system's authorities do not know the test certificate... */
   settings.ca_file = NULL;
-  assert_untrusted (&settings, fingerprint);
+  assert_untrusted (&settings, pin);
 
   /* ...nor does another CA file, over STARTTLS either. */
   settings = dovecot_settings (f, FERRY_SECURITY_STARTTLS);
   settings.ca_file = SYSTEM_CA_BUNDLE;
   if (g_file_test (SYSTEM_CA_BUNDLE, G_FILE_TEST_EXISTS))
-    assert_untrusted (&settings, fingerprint);
+    assert_untrusted (&settings, pin);
 
   settings.ca_file = "/nonexistent/ca.pem";
   g_assert_null (ferry_imap_client_connect (&settings, NULL, &error));
@@ -548,23 +555,27 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
   assert_error_mentions (error, "imap-ca-file /nonexistent/ca.pem");
 }
 
-static char *
-without_colons_lower_case (const char *fingerprint)
+static void
+assert_malformed_pin (FerryImapSettings *settings, const char *value, const char *named)
 {
-  GString *hex = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
 
-  for (const char *c = fingerprint; *c != '\0'; c++)
-    if (*c != ':')
-      g_string_append_c (hex, g_ascii_tolower (*c));
-  return g_string_free (hex, FALSE);
+  settings->tls_fingerprint = value;
+  g_assert_null (ferry_imap_client_connect (settings, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+  assert_error_mentions (error, "imap-tls-fingerprint");
+  assert_error_mentions (error, named);
+  assert_error_mentions (error, "“sha256//” followed by the base64 form");
 }
 
 static void
 test_pinned_certificate (Fixture *f, gconstpointer data)
 {
-  g_autofree char *fingerprint = certificate_fingerprint (server_string (&f->dovecot, "ca_file"));
-  g_autofree char *plain_hex = without_colons_lower_case (fingerprint);
-  g_autofree char *wrong = g_strdup (fingerprint);
+  g_autofree char *pin = openssl_pin (server_string (&f->dovecot, "ca_file"));
+  g_autofree char *two_pins = g_strdup_printf (" %s ; %s ", WRONG_PIN, pin);
+  g_autofree char *trailing_semicolon = g_strdup_printf ("%s;", pin);
+  g_autofree char *advice
+      = g_strdup_printf ("set imap-tls-fingerprint = %s or imap-ca-file to trust it", pin);
   FerryImapSettings settings = dovecot_settings (f, FERRY_SECURITY_TLS);
   g_autoptr (FerryImapClient) imaps = NULL;
   g_autoptr (FerryImapClient) starttls = NULL;
@@ -572,30 +583,40 @@ test_pinned_certificate (Fixture *f, gconstpointer data)
 
   /* A pin makes a self-signed certificate trusted without a CA file. */
   settings.ca_file = NULL;
-  settings.tls_fingerprint = plain_hex;
+  settings.tls_fingerprint = pin;
   imaps = log_in (&settings, server_string (&f->dovecot, "password"));
   logout (imaps);
 
+  /* One right pin among several is enough. */
   settings = dovecot_settings (f, FERRY_SECURITY_STARTTLS);
   settings.ca_file = NULL;
-  settings.tls_fingerprint = fingerprint;
+  settings.tls_fingerprint = two_pins;
   starttls = log_in (&settings, server_string (&f->dovecot, "password"));
   logout (starttls);
 
-  /* With a pin, only that certificate: not even one the CA file trusts. */
-  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
-  settings = dovecot_settings (f, FERRY_SECURITY_TLS);
-  settings.tls_fingerprint = wrong;
-  g_assert_null (ferry_imap_client_connect (&settings, NULL, &error));
-  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
-  assert_error_mentions (error, "does not match imap-tls-fingerprint");
-  assert_error_mentions (error, fingerprint);
-  g_clear_error (&error);
+  /* With pins, only those keys: not even a certificate the CA file
+   * trusts (checked after the handshake), nor one that does not verify
+   * (checked during it). */
+  for (guint with_ca_file = 0; with_ca_file < 2; with_ca_file++)
+    {
+      settings = dovecot_settings (f, FERRY_SECURITY_TLS);
+      if (!with_ca_file)
+        settings.ca_file = NULL;
+      settings.tls_fingerprint = WRONG_PIN;
+      g_assert_null (ferry_imap_client_connect (&settings, NULL, &error));
+      g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+      assert_error_mentions (error, "does not match imap-tls-fingerprint");
+      assert_error_mentions (error, advice);
+      g_clear_error (&error);
+    }
 
-  settings.tls_fingerprint = "AB:CD";
-  g_assert_null (ferry_imap_client_connect (&settings, NULL, &error));
-  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
-  assert_error_mentions (error, "is not a SHA-256 fingerprint");
+  /* The hex SHA-256 of the whole certificate is not a pin. */
+  assert_malformed_pin (&settings,
+                        "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+                        "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+                        "“AB:CD:EF:01");
+  assert_malformed_pin (&settings, "sha256//AAAA", "“sha256//AAAA”");
+  assert_malformed_pin (&settings, trailing_semicolon, "imap-tls-fingerprint “”");
 }
 
 static void

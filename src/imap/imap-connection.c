@@ -6,9 +6,10 @@
  * G_IO_ERROR_TIMED_OUT, which becomes the message a user can act on.
  *
  * TLS is GIO's, through glib-networking. A certificate that does not
- * verify can still be trusted by its SHA-256 fingerprint (a pin); with a
- * pin set, only the pinned certificate is accepted, even if another one
- * would verify.
+ * verify can still be trusted by the pin of its public key
+ * (imap-tls-fingerprint, in the "sha256//" form smtp-tls-fingerprint
+ * takes); with pins set, only a certificate with one of those keys is
+ * accepted, even if another one would verify.
  *
  * Copyright 2026 The Ferry authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -16,16 +17,15 @@
 #include "build-config.h"
 
 #include <errno.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/tls-pin.h"
 #include "imap/imap-connection.h"
 
-#define READ_BUFFER_SIZE  (64 * 1024)
-#define SHA256_HEX_LENGTH 64
-#define IMAPS_PORT        993
-#define IMAP_PORT         143
+#define READ_BUFFER_SIZE (64 * 1024)
+#define IMAPS_PORT       993
+#define IMAP_PORT        143
 
 struct _FerryImapConnection
 {
@@ -33,7 +33,7 @@ struct _FerryImapConnection
   guint16 port;
   FerrySecurity security;
   char *ca_file;
-  char *pin; /* upper-case hex without colons, or NULL */
+  char **pins; /* from imap-tls-fingerprint, or NULL */
   guint timeout_seconds;
 
   GSocketConnectable *address;
@@ -44,8 +44,9 @@ struct _FerryImapConnection
   gsize buffer_start;
   gsize buffer_end;
 
-  /* What accept-certificate saw of a certificate that did not verify. */
-  char *peer_fingerprint;
+  /* What accept-certificate, if it ran, saw of a certificate that did not verify. */
+  gboolean peer_checked;
+  char *peer_pin; /* NULL when its public key could not be read */
   GTlsCertificateFlags peer_errors;
 };
 
@@ -124,58 +125,19 @@ fail_connect (FerryImapConnection *self, GError *connect_error, GError **error)
 
 /* Certificates ----------------------------------------------------------- */
 
-/* "AB:CD:…", the way certificate viewers and openssl show it. */
 static char *
-certificate_fingerprint (GTlsCertificate *certificate)
+certificate_pin (GTlsCertificate *certificate)
 {
   g_autoptr (GByteArray) der = NULL;
-  g_autofree char *hex = NULL;
-  GString *shown = g_string_new (NULL);
 
   g_object_get (certificate, "certificate", &der, NULL);
-  hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
-  for (guint i = 0; hex[i] != '\0'; i += 2)
-    g_string_append_printf (shown, "%s%c%c", i > 0 ? ":" : "", g_ascii_toupper (hex[i]),
-                            g_ascii_toupper (hex[i + 1]));
-  return g_string_free (shown, FALSE);
-}
-
-static char *
-strip_colons (const char *fingerprint)
-{
-  GString *hex = g_string_new (NULL);
-
-  for (const char *c = fingerprint; *c != '\0'; c++)
-    if (*c != ':')
-      g_string_append_c (hex, g_ascii_toupper (*c));
-  return g_string_free (hex, FALSE);
-}
-
-static char *
-normalize_pin (const char *fingerprint, GError **error)
-{
-  g_autofree char *hex = strip_colons (fingerprint);
-  gboolean valid = strlen (hex) == SHA256_HEX_LENGTH;
-
-  for (const char *c = hex; valid && *c != '\0'; c++)
-    valid = g_ascii_isxdigit (*c);
-  if (!valid)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                   "imap-tls-fingerprint “%s” is not a SHA-256 fingerprint: it must be 64 "
-                   "hexadecimal digits, in pairs separated by colons or not",
-                   fingerprint);
-      return NULL;
-    }
-  return g_steal_pointer (&hex);
+  return ferry_tls_pin_from_certificate_der (der->data, der->len);
 }
 
 static gboolean
-matches_pin (FerryImapConnection *self, const char *fingerprint)
+matches_pin (FerryImapConnection *self, const char *pin)
 {
-  g_autofree char *hex = strip_colons (fingerprint);
-
-  return self->pin != NULL && g_str_equal (hex, self->pin);
+  return self->pins != NULL && ferry_tls_pin_list_contains ((const char *const *) self->pins, pin);
 }
 
 static gboolean
@@ -186,10 +148,11 @@ on_accept_certificate (GTlsConnection *connection,
 {
   FerryImapConnection *self = user_data;
 
-  g_free (self->peer_fingerprint);
-  self->peer_fingerprint = certificate_fingerprint (certificate);
+  g_free (self->peer_pin);
+  self->peer_pin = certificate_pin (certificate);
+  self->peer_checked = TRUE;
   self->peer_errors = errors;
-  return matches_pin (self, self->peer_fingerprint);
+  return matches_pin (self, self->peer_pin);
 }
 
 static char *
@@ -219,24 +182,50 @@ describe_certificate_errors (GTlsCertificateFlags errors)
 }
 
 static void
-set_untrusted_error (FerryImapConnection *self, const char *fingerprint, GError **error)
+set_unreadable_error (FerryImapConnection *self, GError **error)
 {
   g_autofree char *reasons = NULL;
 
-  if (self->pin != NULL)
+  if (self->pins != NULL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-                   "The TLS certificate of %s does not match imap-tls-fingerprint: its SHA-256 "
-                   "fingerprint is %s. Either this is not your server, or its certificate was "
-                   "replaced: then set imap-tls-fingerprint = %s or imap-ca-file to trust it",
-                   self->host, fingerprint, fingerprint);
+                   "The TLS certificate of %s cannot be checked against imap-tls-fingerprint: "
+                   "Ferry could not find its public key in it. Set imap-ca-file instead of "
+                   "imap-tls-fingerprint to trust it",
+                   self->host);
       return;
     }
   reasons = describe_certificate_errors (self->peer_errors);
   g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
-               "The TLS certificate of %s is not trusted (%s); its SHA-256 fingerprint is %s: "
+               "The TLS certificate of %s is not trusted (%s), and Ferry could not find its "
+               "public key in it to pin it: set imap-ca-file to trust it",
+               self->host, reasons);
+}
+
+static void
+set_untrusted_error (FerryImapConnection *self, const char *pin, GError **error)
+{
+  g_autofree char *reasons = NULL;
+
+  if (pin == NULL)
+    {
+      set_unreadable_error (self, error);
+      return;
+    }
+  if (self->pins != NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                   "The TLS certificate of %s does not match imap-tls-fingerprint: the pin of "
+                   "its public key is %s. Either this is not your server, or its key was "
+                   "replaced: then set imap-tls-fingerprint = %s or imap-ca-file to trust it",
+                   self->host, pin, pin);
+      return;
+    }
+  reasons = describe_certificate_errors (self->peer_errors);
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+               "The TLS certificate of %s is not trusted (%s); the pin of its public key is %s: "
                "set imap-tls-fingerprint = %s or imap-ca-file to trust it",
-               self->host, reasons, fingerprint, fingerprint);
+               self->host, reasons, pin, pin);
 }
 
 /* TLS ---------------------------------------------------------------------- */
@@ -253,9 +242,9 @@ fail_handshake (FerryImapConnection *self, GError *handshake_error, GError **err
   g_autoptr (GError) owned = handshake_error;
 
   if (g_error_matches (handshake_error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
-      && self->peer_fingerprint != NULL)
+      && self->peer_checked)
     {
-      set_untrusted_error (self, self->peer_fingerprint, error);
+      set_untrusted_error (self, self->peer_pin, error);
       return FALSE;
     }
   if (g_error_matches (handshake_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
@@ -287,19 +276,19 @@ set_ca_file (FerryImapConnection *self, GTlsConnection *tls, GError **error)
   return TRUE;
 }
 
-/* A certificate that verified is still refused when it is not the pinned
- * one: the pin says which certificate this server has. */
+/* A certificate that verified is still refused when its key is not a
+ * pinned one: the pins say which keys this server has. */
 static gboolean
 check_pin (FerryImapConnection *self, GTlsConnection *tls, GError **error)
 {
-  g_autofree char *fingerprint = NULL;
+  g_autofree char *pin = NULL;
 
-  if (self->pin == NULL)
+  if (self->pins == NULL)
     return TRUE;
-  fingerprint = certificate_fingerprint (g_tls_connection_get_peer_certificate (tls));
-  if (matches_pin (self, fingerprint))
+  pin = certificate_pin (g_tls_connection_get_peer_certificate (tls));
+  if (matches_pin (self, pin))
     return TRUE;
-  set_untrusted_error (self, fingerprint, error);
+  set_untrusted_error (self, pin, error);
   return FALSE;
 }
 
@@ -342,8 +331,9 @@ copy_settings (FerryImapConnection *self, const FerryImapSettings *settings, GEr
       = settings->timeout_seconds != 0 ? settings->timeout_seconds : FERRY_IMAP_DEFAULT_TIMEOUT;
   if (settings->tls_fingerprint != NULL && settings->security != FERRY_SECURITY_NONE)
     {
-      self->pin = normalize_pin (settings->tls_fingerprint, error);
-      if (self->pin == NULL)
+      self->pins
+          = ferry_tls_pin_parse_list (settings->tls_fingerprint, "imap-tls-fingerprint", error);
+      if (self->pins == NULL)
         return FALSE;
     }
   return TRUE;
@@ -427,10 +417,10 @@ ferry_imap_connection_free (FerryImapConnection *self)
   g_clear_object (&self->address);
   ferry_imap_parser_free (self->parser);
   g_free (self->buffer);
-  g_free (self->peer_fingerprint);
+  g_free (self->peer_pin);
   g_free (self->host);
   g_free (self->ca_file);
-  g_free (self->pin);
+  g_strfreev (self->pins);
   g_free (self);
 }
 

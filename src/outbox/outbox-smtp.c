@@ -28,13 +28,12 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/tls-pin.h"
 #include "outbox/outbox-smtp.h"
 
 typedef struct curl_slist CurlSlist;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CurlSlist, curl_slist_free_all)
 
-#define SHA256_PIN_PREFIX               "sha256//"
-#define SHA256_DIGEST_LENGTH            32
 #define SLOWEST_UPLOAD_BYTES_PER_SECOND 1024
 
 /* What the next reply answers (RFC 5321 §3, §4.1.1). */
@@ -402,33 +401,16 @@ on_curl_progress (void *user_data,
 
 /* Setting up the transfer */
 
-static gboolean
-is_valid_pin (const char *pin)
-{
-  g_autofree guchar *digest = NULL;
-  g_autofree char *encoded = NULL;
-  gsize length;
-
-  if (!g_str_has_prefix (pin, SHA256_PIN_PREFIX))
-    return FALSE;
-  pin += strlen (SHA256_PIN_PREFIX);
-  digest = g_base64_decode (pin, &length);
-  if (length != SHA256_DIGEST_LENGTH)
-    return FALSE;
-  /* g_base64_decode() skips what is not base64; encoding back catches it. */
-  encoded = g_base64_encode (digest, length);
-  return strcmp (encoded, pin) == 0;
-}
-
 /* Several pins, separated by ";" as libcurl takes them, let a server
- * change its key without a day of refused connections. */
+ * change its key without a day of refused connections. libcurl takes no
+ * spaces around them, so neither does this. */
 static gboolean
 is_valid_pin_list (const char *pins)
 {
   g_auto (GStrv) each = g_strsplit (pins, ";", -1);
 
   for (guint i = 0; each[i] != NULL; i++)
-    if (!is_valid_pin (each[i]))
+    if (!ferry_tls_pin_is_valid (each[i]))
       return FALSE;
   return each[0] != NULL;
 }
