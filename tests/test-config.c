@@ -136,6 +136,38 @@ test_retry_interval_units (Fixture *f, gconstpointer data)
 }
 
 static void
+test_sync_keys (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryConfig) config
+      = load_text (f,
+                   "[general]\nsync-interval = 5\nmax-parallel-accounts = 3\n"
+                   "[account a]\nmaildir = /mail\ninbox = /mail/Inbox\nstrip-prefix = INBOX.\n"
+                   "folder-map = [Gmail]/Sent Mail = Sent; [Gmail]/All Mail=Archive ;\n"
+                   "max-size = 20M\nmax-connections = 4\ntrash = Trash\n",
+                   &error);
+  const FerryAccount *a;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->sync_interval_minutes, ==, 5);
+  g_assert_cmpuint (config->max_parallel_accounts, ==, 3);
+  a = ferry_config_lookup_account (config, "a");
+  g_assert_cmpstr (a->inbox, ==, "/mail/Inbox");
+  g_assert_cmpstr (a->strip_prefix, ==, "INBOX.");
+  g_assert_cmpuint (g_strv_length (a->folder_map), ==, 4);
+  g_assert_cmpstr (a->folder_map[0], ==, "[Gmail]/Sent Mail");
+  g_assert_cmpstr (a->folder_map[1], ==, "Sent");
+  g_assert_cmpstr (a->folder_map[2], ==, "[Gmail]/All Mail");
+  g_assert_cmpstr (a->folder_map[3], ==, "Archive");
+  g_assert_cmpuint (a->max_size, ==, 20 * 1024 * 1024);
+  g_assert_cmpuint (a->max_connections, ==, 4);
+  g_assert_cmpstr (a->trash, ==, "Trash");
+
+  assert_config_error (f, "[account a]\nfolder-map = Sent\n", 2, "server name = local name");
+  assert_config_error (f, "[account a]\nmax-connections = 0\n", 2, "max-connections");
+}
+
+static void
 test_defaults (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -234,6 +266,8 @@ main (int argc, char **argv)
   g_test_add ("/config/full", Fixture, NULL, fixture_set_up, test_full, fixture_tear_down);
   g_test_add ("/config/retry-interval-units", Fixture, NULL, fixture_set_up,
               test_retry_interval_units, fixture_tear_down);
+  g_test_add ("/config/sync-keys", Fixture, NULL, fixture_set_up, test_sync_keys,
+              fixture_tear_down);
   g_test_add ("/config/defaults", Fixture, NULL, fixture_set_up, test_defaults, fixture_tear_down);
   g_test_add ("/config/errors", Fixture, NULL, fixture_set_up, test_errors, fixture_tear_down);
   g_test_add ("/config/no-default", Fixture, NULL, fixture_set_up, test_no_default,

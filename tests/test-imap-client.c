@@ -527,7 +527,7 @@ assert_untrusted (const FerryImapSettings *settings, const char *pin)
       = g_strdup_printf ("set imap-tls-fingerprint = %s or imap-ca-file to trust it", pin);
 
   g_assert_null (client);
-  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM);
   assert_error_mentions (error, advice);
   assert_error_mentions (error, "127.0.0.1");
 }
@@ -604,7 +604,7 @@ test_pinned_certificate (Fixture *f, gconstpointer data)
         settings.ca_file = NULL;
       settings.tls_fingerprint = WRONG_PIN;
       g_assert_null (ferry_imap_client_connect (&settings, NULL, &error));
-      g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+      g_assert_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM);
       assert_error_mentions (error, "does not match imap-tls-fingerprint");
       assert_error_mentions (error, advice);
       g_clear_error (&error);

@@ -95,6 +95,7 @@ static const char *const account_keys[] = {
   "folder-map",
   "max-size",
   "max-connections",
+  "trash",
   NULL,
 };
 
@@ -614,21 +615,23 @@ get_folder_map (Parser *p, const char *group, FerryAccount *a)
   items = g_strsplit (value, ";", -1);
   for (guint i = 0; items[i] != NULL; i++)
     {
-      char *equals = strrchr (items[i], '=');
+      /* Stripped first: g_strstrip() moves the text. */
+      char *item = g_strstrip (items[i]);
+      char *equals = strrchr (item, '=');
       g_autofree char *far = NULL;
 
-      if (*g_strstrip (items[i]) == '\0')
+      if (*item == '\0')
         continue;
       if (equals == NULL)
         return parser_fail (p, group, "folder-map",
                             "expected “server name = local name” pairs separated by “;”, got "
                             "“%s”",
-                            items[i]);
-      far = g_strstrip (g_strndup (items[i], equals - items[i]));
+                            item);
+      far = g_strstrip (g_strndup (item, equals - item));
       g_strstrip (equals + 1);
       if (*far == '\0' || equals[1] == '\0')
         return parser_fail (p, group, "folder-map", "expected “server name = local name”, got “%s”",
-                            items[i]);
+                            item);
       g_strv_builder_add (pairs, far);
       g_strv_builder_add (pairs, equals + 1);
     }

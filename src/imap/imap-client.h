@@ -8,8 +8,9 @@
  *   TEMP_FAIL    network trouble, no answer within the timeout, the server
  *                closed the connection ("server closed the connection: ..."
  *                after a BYE); try again later
- *   NO_PERM      the server refused the login (its text is in the message)
- *   CONFIG       untrusted certificate, bad imap-tls-fingerprint or
+ *   NO_PERM      the server refused the login (its text is in the message),
+ *                or its certificate is not trusted
+ *   CONFIG       a malformed imap-tls-fingerprint, an unusable
  *                imap-ca-file, no usable login method
  *   UNAVAILABLE  STARTTLS required but not offered or refused; no TLS backend
  *   NO_HOST      the host name does not resolve

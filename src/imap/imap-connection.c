@@ -188,7 +188,7 @@ set_unreadable_error (FerryImapConnection *self, GError **error)
 
   if (self->pins != NULL)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
                    "The TLS certificate of %s cannot be checked against imap-tls-fingerprint: "
                    "Ferry could not find its public key in it. Set imap-ca-file instead of "
                    "imap-tls-fingerprint to trust it",
@@ -196,7 +196,7 @@ set_unreadable_error (FerryImapConnection *self, GError **error)
       return;
     }
   reasons = describe_certificate_errors (self->peer_errors);
-  g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
                "The TLS certificate of %s is not trusted (%s), and Ferry could not find its "
                "public key in it to pin it: set imap-ca-file to trust it",
                self->host, reasons);
@@ -214,7 +214,7 @@ set_untrusted_error (FerryImapConnection *self, const char *pin, GError **error)
     }
   if (self->pins != NULL)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
                    "The TLS certificate of %s does not match imap-tls-fingerprint: the pin of "
                    "its public key is %s. Either this is not your server, or its key was "
                    "replaced: then set imap-tls-fingerprint = %s or imap-ca-file to trust it",
@@ -222,7 +222,7 @@ set_untrusted_error (FerryImapConnection *self, const char *pin, GError **error)
       return;
     }
   reasons = describe_certificate_errors (self->peer_errors);
-  g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
                "The TLS certificate of %s is not trusted (%s); the pin of its public key is %s: "
                "set imap-tls-fingerprint = %s or imap-ca-file to trust it",
                self->host, reasons, pin, pin);
@@ -354,7 +354,8 @@ check_tls_backend (FerrySecurity security, GError **error)
  * ferry_imap_connection_open:
  * @settings: where to connect
  * @cancellable: (nullable): to give up
- * @error: FERRY_ERROR_CONFIG for bad settings or an untrusted certificate,
+ * @error: FERRY_ERROR_CONFIG for bad settings, FERRY_ERROR_NO_PERM for a
+ *   certificate that is not trusted,
  *   FERRY_ERROR_NO_HOST, FERRY_ERROR_TEMP_FAIL for network trouble,
  *   FERRY_ERROR_UNAVAILABLE without a TLS backend, G_IO_ERROR_CANCELLED
  *

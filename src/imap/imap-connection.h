@@ -21,9 +21,9 @@ typedef struct
   guint16 port;                /* 0: 993 with FERRY_SECURITY_TLS, else 143 */
   FerrySecurity security;      /* TLS: IMAPS; STARTTLS: required upgrade; NONE: plain */
   const char *ca_file;         /* nullable: trust the system's certificate authorities */
-  const char *tls_fingerprint; /* nullable: SHA-256 of the server's certificate as hex,
-                                * colons and case optional; it is then trusted even when
-                                * self-signed, and no other certificate is */
+  const char *tls_fingerprint; /* nullable: public-key pins, "sha256//BASE64" separated by
+                                * ";" (core/tls-pin.h); a certificate with one of these keys
+                                * is trusted even when self-signed, and no other is */
   const char *user;
   guint timeout_seconds; /* a server silent for this long fails the call; 0: 60 */
 } FerryImapSettings;

@@ -536,7 +536,8 @@ op_failure (int saved_errno, const char *action, const char *path, GError **erro
 
 typedef struct
 {
-  FerryMailFlags flags;
+  FerryMailFlags add;    /* taken on */
+  FerryMailFlags remove; /* taken off */
   char *filename;
 } SetFlags;
 
@@ -554,8 +555,13 @@ set_flags_op (
   struct stat st;
   int saved_errno;
 
+  FerryMailFlags wanted;
+
+  /* Applied to the flags the file has now, so that a change a mail reader
+   * made since the caller looked survives where the caller changes nothing. */
   ferry_maildir_flags_parse_filename (filename, &unique, &current, &extra);
-  if (current == set->flags && (!in_new || current == 0))
+  wanted = (current & ~set->remove) | set->add;
+  if (current == wanted && (!in_new || current == 0))
     {
       if (lstat (from, &st) != 0)
         return op_failure (errno, "read", from, error);
@@ -563,7 +569,7 @@ set_flags_op (
       return OP_DONE;
     }
 
-  target = ferry_maildir_flags_format_filename (unique, set->flags, extra);
+  target = ferry_maildir_flags_format_filename (unique, wanted, extra);
   to = g_build_filename (self->cur_dir, target, NULL);
   saved_errno = ferry_maildir_fs_rename_noreplace (from, to);
   if (saved_errno == 0)
@@ -608,7 +614,40 @@ ferry_maildir_folder_set_flags (FerryMaildirFolder *self,
                                 FerryMailFlags flags,
                                 GError **error)
 {
-  SetFlags set = { flags & FERRY_MAIL_FLAGS_ALL, NULL };
+  SetFlags set = { flags & FERRY_MAIL_FLAGS_ALL, FERRY_MAIL_FLAGS_ALL & ~flags, NULL };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (unique != NULL, NULL);
+
+  if (!with_message_file (self, unique, known_filename, set_flags_op, &set, error))
+    return NULL;
+  return set.filename;
+}
+
+/**
+ * ferry_maildir_folder_change_flags:
+ * @self: a folder
+ * @unique: a message's unique name
+ * @known_filename: (nullable): its file name as last seen, without directory
+ * @add: flags to take on
+ * @remove: flags to take off
+ * @error: return location for a #GError
+ *
+ * As ferry_maildir_folder_set_flags(), but changes only @add and @remove,
+ * leaving the other flags as the file has them at the time of the rename.
+ *
+ * Returns: (transfer full): the new file name, or %NULL with
+ *   %FERRY_ERROR_NOT_FOUND when the message is gone
+ */
+char *
+ferry_maildir_folder_change_flags (FerryMaildirFolder *self,
+                                   const char *unique,
+                                   const char *known_filename,
+                                   FerryMailFlags add,
+                                   FerryMailFlags remove,
+                                   GError **error)
+{
+  SetFlags set = { add & FERRY_MAIL_FLAGS_ALL, remove & FERRY_MAIL_FLAGS_ALL & ~add, NULL };
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (unique != NULL, NULL);

@@ -40,6 +40,12 @@ char *ferry_maildir_folder_set_flags (FerryMaildirFolder *self,
                                       const char *known_filename,
                                       FerryMailFlags flags,
                                       GError **error);
+char *ferry_maildir_folder_change_flags (FerryMaildirFolder *self,
+                                         const char *unique,
+                                         const char *known_filename,
+                                         FerryMailFlags add,
+                                         FerryMailFlags remove,
+                                         GError **error);
 gboolean ferry_maildir_folder_remove (FerryMaildirFolder *self,
                                       const char *unique,
                                       const char *known_filename,

@@ -112,7 +112,16 @@ imap_store_delete_folder (FerryStore *store, const char *name, GError **error)
 {
   FerryImapStore *self = imap_store (store);
 
-  g_clear_pointer (&self->selected, g_free);
+  /* A server may drop a connection whose selected mailbox it deletes
+   * (Dovecot does): leave it for the INBOX first, read-only. */
+  if (self->selected != NULL && g_str_equal (self->selected, name))
+    {
+      FerryImapMailboxInfo info;
+
+      g_clear_pointer (&self->selected, g_free);
+      if (!ferry_imap_client_select (self->client, "INBOX", TRUE, &info, self->cancellable, error))
+        return FALSE;
+    }
   return ferry_imap_client_delete (self->client, name, self->cancellable, error);
 }
 
@@ -154,8 +163,7 @@ imap_store_list_messages (FerryStore *store, GError **error)
 
   if (ferry_imap_client_get_exists (self->client) == 0)
     return messages;
-  infos = ferry_imap_client_fetch_info_range (self->client, 1, G_MAXUINT32, 0, 0, self->cancellable,
-                                              error);
+  infos = ferry_imap_client_fetch_info_range (self->client, 1, 0, 0, 0, self->cancellable, error);
   if (infos == NULL)
     {
       g_ptr_array_unref (messages);
@@ -278,13 +286,14 @@ imap_store_append_commit (FerryStore *store, FerryStoreAppend *append, char **id
   FerryImapAppendResult result = { 0 };
   guint64 size;
   int wire = crlf_copy (append->fd, &size, error);
+  FerryMailFlags flags = append->flags;
   gboolean ok;
 
   imap_store_append_abort (store, append);
   if (wire < 0)
     return FALSE;
-  ok = ferry_imap_client_append (self->client, self->selected, wire, size, append->flags, NULL,
-                                 NULL, &result, self->cancellable, error);
+  ok = ferry_imap_client_append (self->client, self->selected, wire, size, flags, NULL, NULL,
+                                 &result, self->cancellable, error);
   close (wire);
   if (ok && result.uid != 0 && result.uidvalidity == self->info.uidvalidity)
     *id = g_strdup_printf ("%u", result.uid);
@@ -415,8 +424,10 @@ log_in (FerryImapClient *client,
     return TRUE;
   if (g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NO_PERM))
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
-                 oauth2 ? _ ("%s; check oauth2-token-command")
-                        : _ ("%s; check the password with `ferry password set %s imap`"),
+                 oauth2                              ? _ ("%s; check oauth2-token-command")
+                 : account->password_command != NULL ? _ ("%s; check what password-command prints")
+                                                     : _ ("%s; check the password with `ferry "
+                                                          "password set %s imap`"),
                  local_error->message, account->name);
   else
     g_propagate_error (error, g_steal_pointer (&local_error));

@@ -333,8 +333,11 @@ maildir_store_set_flags (FerryStore *store,
                          GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
-  char *filename = ferry_maildir_folder_set_flags (self->selected, id, known_filename (self, id),
-                                                   new_flags, error);
+  /* Only what the engine changes: a flag the user changed in mutt since
+   * the listing stays as the user left it. */
+  char *filename
+      = ferry_maildir_folder_change_flags (self->selected, id, known_filename (self, id),
+                                           new_flags & ~old_flags, old_flags & ~new_flags, error);
 
   if (filename == NULL)
     return FALSE;
