@@ -31,7 +31,7 @@ static const char usage[]
       "  password set|clear|check ACCOUNT [smtp|imap]\n"
       "                               manage passwords in the keyring\n"
       "  daemon                       run the engine without a tray icon\n"
-      "  demo                         show Ferry at work against servers of its own\n"
+      "  demo [--keep]                show Ferry at work against servers of its own\n"
       "  version                      print the version\n"
       "\n"
       "See ferry(1) and ferry.conf(5).\n";
