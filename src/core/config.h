@@ -93,7 +93,7 @@ struct _FerryConfig
   guint timeout_seconds;
   guint max_parallel_accounts;
   guint sync_interval_minutes; /* 0: the engine syncs only when asked or back online */
-  GPtrArray *accounts; /* FerryAccount */
+  GPtrArray *accounts;         /* FerryAccount */
 };
 
 FerryConfig *ferry_config_load (const char *path, GError **error);

@@ -20,9 +20,9 @@ struct _FerrySyncScheduler
 
   FerryConfig *config;
   GCancellable *cancellable;
-  GQueue waiting;   /* const FerryAccount *, not yet started in this round */
-  guint running;    /* accounts syncing now */
-  gboolean again;   /* asked for while a round ran */
+  GQueue waiting; /* const FerryAccount *, not yet started in this round */
+  guint running;  /* accounts syncing now */
+  gboolean again; /* asked for while a round ran */
   gboolean online;
   guint timer;
 };
@@ -87,8 +87,8 @@ sync_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 start_next (FerrySyncScheduler *self)
 {
-  while (self->running < self->config->max_parallel_accounts
-         && !g_queue_is_empty (&self->waiting) && !g_cancellable_is_cancelled (self->cancellable))
+  while (self->running < self->config->max_parallel_accounts && !g_queue_is_empty (&self->waiting)
+         && !g_cancellable_is_cancelled (self->cancellable))
     {
       g_autoptr (GTask) task = g_task_new (self, self->cancellable, sync_done, NULL);
       Job *job = g_new0 (Job, 1);
@@ -161,20 +161,17 @@ ferry_sync_scheduler_finalize (GObject *object)
 }
 
 static void
-ferry_sync_scheduler_get_property (GObject *object,
-                                   guint prop_id,
-                                   GValue *value,
-                                   GParamSpec *pspec)
+ferry_sync_scheduler_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   FerrySyncScheduler *self = FERRY_SYNC_SCHEDULER (object);
 
   switch (prop_id)
     {
-    case PROP_BUSY:
-      g_value_set_boolean (value, ferry_sync_scheduler_get_busy (self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_BUSY:
+        g_value_set_boolean (value, ferry_sync_scheduler_get_busy (self));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -198,8 +195,8 @@ ferry_sync_scheduler_class_init (FerrySyncSchedulerClass *klass)
    * @error: (nullable): why it failed, or %NULL
    */
   signals[ACCOUNT_SYNCED]
-      = g_signal_new ("account-synced", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                      NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_STRING);
+      = g_signal_new ("account-synced", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_STRING);
 }
 
 static void
