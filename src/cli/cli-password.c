@@ -31,13 +31,15 @@ read_password (const char *prompt)
   char buffer[1024];
   FerrySecret *secret = NULL;
 
+  /* Echo goes off before the prompt shows: what is typed once it shows
+   * must not be flushed away with the type-ahead. */
   if (tty)
     {
-      fprintf (stderr, "%s", prompt);
       tcgetattr (STDIN_FILENO, &saved);
       quiet = saved;
       quiet.c_lflag &= ~(tcflag_t) ECHO;
       tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+      fprintf (stderr, "%s", prompt);
     }
   if (fgets (buffer, sizeof buffer, stdin) != NULL)
     {
@@ -47,7 +49,7 @@ read_password (const char *prompt)
   explicit_bzero (buffer, sizeof buffer);
   if (tty)
     {
-      tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+      tcsetattr (STDIN_FILENO, TCSANOW, &saved);
       fprintf (stderr, "\n");
     }
   return secret;
