@@ -977,14 +977,32 @@ select_and_list (FolderSync *fs, GError **error)
   return TRUE;
 }
 
+/* The stamps read before the sync began are kept for a side where the
+ * sync changed nothing: anything that changed there since is after them,
+ * and shows next time. A side the sync changed gets no stamp, so its next
+ * sync looks at it whole and records a fresh one. */
 static gboolean
-save_folder_status (FolderSync *fs, GError **error)
+save_folder_status (FolderSync *fs, char **stamps, const guint *changes_before, GError **error)
 {
   FerrySyncFolderRecord *folder = fs->folder;
+  gboolean same = folder->far_validity == fs->status[FAR].validity
+                  && folder->near_validity == fs->status[NEAR].validity;
+  char **recorded[2] = { &folder->far_stamp, &folder->near_stamp };
 
-  if (fs->engine->policy.dry_run
-      || (folder->far_validity == fs->status[FAR].validity
-          && folder->near_validity == fs->status[NEAR].validity))
+  if (fs->engine->policy.dry_run)
+    return TRUE;
+  for (int side = FAR; side <= NEAR; side++)
+    {
+      if (ferry_store_get_change_count (fs->stores[side]) != changes_before[side])
+        g_clear_pointer (&stamps[side], g_free);
+      if (g_strcmp0 (*recorded[side], stamps[side]) != 0)
+        {
+          g_free (*recorded[side]);
+          *recorded[side] = g_steal_pointer (&stamps[side]);
+          same = FALSE;
+        }
+    }
+  if (same)
     return TRUE;
   folder->far_validity = fs->status[FAR].validity;
   folder->near_validity = fs->status[NEAR].validity;
@@ -996,6 +1014,31 @@ save_folder_status (FolderSync *fs, GError **error)
       return FALSE;
     }
   return ferry_sync_state_commit (fs->state, error);
+}
+
+/* A folder whose two sides show the stamps recorded at its last sync,
+ * with no copy a crash left unfinished, has nothing to sync: it is not
+ * even selected (the no-change resync of a large account is this). */
+static gboolean
+peek (FolderSync *fs, char **stamps, guint *changes_before, gboolean *unchanged, GError **error)
+{
+  const char *recorded[2] = { fs->folder->far_stamp, fs->folder->near_stamp };
+  guint pending = 0;
+
+  *unchanged = FALSE;
+  for (int side = FAR; side <= NEAR; side++)
+    {
+      changes_before[side] = ferry_store_get_change_count (fs->stores[side]);
+      if (!ferry_store_peek_folder (fs->stores[side], fs->names[side], &stamps[side], error))
+        return FALSE;
+    }
+  if (stamps[FAR] == NULL || stamps[NEAR] == NULL || g_strcmp0 (stamps[FAR], recorded[FAR]) != 0
+      || g_strcmp0 (stamps[NEAR], recorded[NEAR]) != 0)
+    return TRUE;
+  if (!ferry_sync_state_count_pending (fs->state, fs->folder->id, &pending, error))
+    return FALSE;
+  *unchanged = pending == 0;
+  return TRUE;
 }
 
 static void
@@ -1031,7 +1074,21 @@ ferry_sync_messages_run (FerrySyncEngine *self,
 {
   FolderSync fs = { self, worker->stores, worker->state, folder, { far_name, folder->name } };
   FerrySyncEvent done = { FERRY_SYNC_EVENT_FOLDER_DONE, folder->name, NULL, 0, 0, &fs.stats };
+  char *stamps[2] = { NULL, NULL };
+  guint changes_before[2];
+  gboolean unchanged;
   gboolean ok;
+
+  if (!peek (&fs, stamps, changes_before, &unchanged, error) || unchanged)
+    {
+      g_free (stamps[FAR]);
+      g_free (stamps[NEAR]);
+      if (!unchanged)
+        return FALSE;
+      if (self->report != NULL)
+        self->report (&done, self->report_data);
+      return TRUE;
+    }
 
   for (int side = FAR; side <= NEAR; side++)
     {
@@ -1044,7 +1101,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
        && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
-       && save_folder_status (&fs, error);
+       && save_folder_status (&fs, stamps, changes_before, error);
 
   stats->fetched += fs.stats.fetched;
   stats->uploaded += fs.stats.uploaded;
@@ -1054,5 +1111,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
   if (ok && self->report != NULL)
     self->report (&done, self->report_data);
   folder_sync_clear (&fs);
+  g_free (stamps[FAR]);
+  g_free (stamps[NEAR]);
   return ok;
 }

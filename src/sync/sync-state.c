@@ -17,7 +17,7 @@
 #include "core/test-hooks.h"
 #include "sync/sync-state.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct _FerrySyncState
 {
@@ -36,8 +36,8 @@ static const char schema[]
       "  name TEXT NOT NULL UNIQUE,"
       "  far_validity INTEGER NOT NULL DEFAULT 0,"
       "  near_validity INTEGER NOT NULL DEFAULT 0,"
-      "  far_highest_modseq INTEGER NOT NULL DEFAULT 0,"
-      "  far_next_uid INTEGER NOT NULL DEFAULT 0);"
+      "  far_stamp TEXT,"
+      "  near_stamp TEXT);"
       "CREATE TABLE IF NOT EXISTS message ("
       "  folder INTEGER NOT NULL REFERENCES folder (id) ON DELETE CASCADE,"
       "  far_id TEXT,"
@@ -139,11 +139,18 @@ check_version (FerrySyncState *self, GError **error)
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
       sqlite3_reset (stmt);
-      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '1')",
+      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '2')",
                    "record its version", error);
     }
   version = g_ascii_strtoll ((const char *) sqlite3_column_text (stmt, 0), NULL, 10);
   sqlite3_reset (stmt);
+  /* Version 1 had no change stamps; its two unused columns stay. */
+  if (version == 1)
+    return exec (self,
+                 "ALTER TABLE folder ADD COLUMN far_stamp TEXT;"
+                 "ALTER TABLE folder ADD COLUMN near_stamp TEXT;"
+                 "UPDATE meta SET value = '2' WHERE key = 'version';",
+                 "bring it to version 2", error);
   if (version != SCHEMA_VERSION)
     return g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
                         _ ("Sync state %s has version %" G_GINT64_FORMAT
@@ -318,8 +325,8 @@ ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
   g_return_val_if_fail (self != NULL, NULL);
 
   stmt = statement (self,
-                    "SELECT id, name, far_validity, near_validity, far_highest_modseq, "
-                    "far_next_uid FROM folder ORDER BY name",
+                    "SELECT id, name, far_validity, near_validity, far_stamp, near_stamp "
+                    "FROM folder ORDER BY name",
                     error);
   if (stmt == NULL)
     return NULL;
@@ -333,8 +340,8 @@ ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
       folder->id = sqlite3_column_int64 (stmt, 0);
       folder->far_validity = (guint32) sqlite3_column_int64 (stmt, 2);
       folder->near_validity = (guint32) sqlite3_column_int64 (stmt, 3);
-      folder->far_highest_modseq = (guint64) sqlite3_column_int64 (stmt, 4);
-      folder->far_next_uid = (guint32) sqlite3_column_int64 (stmt, 5);
+      folder->far_stamp = column_text_or_null (stmt, 4);
+      folder->near_stamp = column_text_or_null (stmt, 5);
       g_ptr_array_add (folders, folder);
     }
   sqlite3_reset (stmt);
@@ -349,8 +356,8 @@ bind_folder_values (sqlite3_stmt *stmt, const FerrySyncFolderRecord *folder)
   sqlite3_bind_text (stmt, 1, folder->name, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 2, folder->far_validity);
   sqlite3_bind_int64 (stmt, 3, folder->near_validity);
-  sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) folder->far_highest_modseq);
-  sqlite3_bind_int64 (stmt, 5, folder->far_next_uid);
+  bind_text_or_null (stmt, 4, folder->far_stamp);
+  bind_text_or_null (stmt, 5, folder->near_stamp);
 }
 
 /**
@@ -368,8 +375,8 @@ ferry_sync_state_add_folder (FerrySyncState *self, FerrySyncFolderRecord *folder
   g_return_val_if_fail (folder != NULL && folder->name != NULL, FALSE);
 
   stmt = statement (self,
-                    "INSERT INTO folder (name, far_validity, near_validity, "
-                    "far_highest_modseq, far_next_uid) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO folder (name, far_validity, near_validity, far_stamp, "
+                    "near_stamp) VALUES (?, ?, ?, ?, ?)",
                     error);
   if (stmt == NULL)
     return FALSE;
@@ -392,7 +399,7 @@ ferry_sync_state_update_folder (FerrySyncState *self,
 
   stmt = statement (self,
                     "UPDATE folder SET name = ?, far_validity = ?, near_validity = ?, "
-                    "far_highest_modseq = ?, far_next_uid = ? WHERE id = ?",
+                    "far_stamp = ?, near_stamp = ? WHERE id = ?",
                     error);
   if (stmt == NULL)
     return FALSE;
@@ -572,6 +579,35 @@ ferry_sync_state_remove_all_records (FerrySyncState *self, gint64 folder_id, GEr
   return step_done (self, stmt, "forget a folder's messages", error);
 }
 
+/**
+ * ferry_sync_state_count_pending:
+ * @self: a #FerrySyncState
+ * @folder_id: a folder pair
+ * @count: (out): how many of its copies a crash may have left unfinished
+ * @error: return location for a #GError
+ */
+gboolean
+ferry_sync_state_count_pending (FerrySyncState *self,
+                                gint64 folder_id,
+                                guint *count,
+                                GError **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (self != NULL && count != NULL, FALSE);
+
+  stmt = statement (self, "SELECT count(*) FROM message WHERE folder = ? AND state IN (1, 2)",
+                    error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  rc = sqlite3_step (stmt);
+  *count = rc == SQLITE_ROW ? (guint) sqlite3_column_int64 (stmt, 0) : 0;
+  sqlite3_reset (stmt);
+  return rc == SQLITE_ROW || fail (self, rc, "count its unfinished copies", error);
+}
+
 FerrySyncRecord *
 ferry_sync_record_new (void)
 {
@@ -618,5 +654,7 @@ ferry_sync_folder_record_free (FerrySyncFolderRecord *folder)
   if (folder == NULL)
     return;
   g_free (folder->name);
+  g_free (folder->far_stamp);
+  g_free (folder->near_stamp);
   g_free (folder);
 }

@@ -54,8 +54,11 @@ typedef struct
   char *name; /* Ferry's folder name: UTF-8, "/" between levels */
   guint32 far_validity;
   guint32 near_validity;
-  guint64 far_highest_modseq;
-  guint32 far_next_uid;
+  /* What each side's change stamp (ferry_store_peek_folder()) was when
+   * the folder was last synced with nothing changed on that side after;
+   * NULL when unknown. */
+  char *far_stamp;
+  char *near_stamp;
 } FerrySyncFolderRecord;
 
 typedef struct _FerrySyncState FerrySyncState;
@@ -88,6 +91,10 @@ gboolean ferry_sync_state_update_record (FerrySyncState *self,
 gboolean ferry_sync_state_remove_record (FerrySyncState *self, gint64 row, GError **error);
 gboolean
 ferry_sync_state_remove_all_records (FerrySyncState *self, gint64 folder_id, GError **error);
+gboolean ferry_sync_state_count_pending (FerrySyncState *self,
+                                         gint64 folder_id,
+                                         guint *count,
+                                         GError **error);
 
 FerrySyncRecord *ferry_sync_record_new (void);
 FerrySyncRecord *ferry_sync_record_copy (const FerrySyncRecord *record);

@@ -125,6 +125,23 @@ imap_store_delete_folder (FerryStore *store, const char *name, GError **error)
   return ferry_imap_client_delete (self->client, name, self->cancellable, error);
 }
 
+/* Without CONDSTORE a flag change shows in no STATUS item (RFC 7162 3.1). */
+static gboolean
+imap_store_peek_folder (FerryStore *store, const char *name, char **stamp, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  FerryImapStatusInfo info = { 0 };
+
+  if (!ferry_imap_client_has_capability (self->client, "CONDSTORE"))
+    return TRUE;
+  if (!ferry_imap_client_status (self->client, name, &info, self->cancellable, error))
+    return FALSE;
+  if (info.highestmodseq != 0 && info.uidvalidity != 0 && info.uidnext != 0)
+    *stamp = g_strdup_printf ("imap:%u:%u:%u:%" G_GUINT64_FORMAT, info.uidvalidity, info.uidnext,
+                              info.messages, info.highestmodseq);
+  return TRUE;
+}
+
 static gboolean
 imap_store_select_folder (FerryStore *store,
                           const char *name,
@@ -389,6 +406,7 @@ static const FerryStoreClass imap_store_class = {
   .list_folders = imap_store_list_folders,
   .create_folder = imap_store_create_folder,
   .delete_folder = imap_store_delete_folder,
+  .peek_folder = imap_store_peek_folder,
   .select_folder = imap_store_select_folder,
   .list_messages = imap_store_list_messages,
   .fetch_message_ids = imap_store_fetch_message_ids,

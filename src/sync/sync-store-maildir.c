@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <glib/gi18n.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/errors.h"
@@ -104,6 +105,44 @@ rescan (FerryMaildirStore *self, GError **error)
       g_hash_table_insert (self->filenames, g_strdup (message->unique),
                            g_strdup (message->filename));
     }
+  return TRUE;
+}
+
+/* A change this recent may be followed by another within the same tick of
+ * the file system's clock, which would leave the time as it is. */
+#define STAMP_MARGIN_NS (2 * G_GINT64_CONSTANT (1000000000))
+
+static gboolean
+directory_time (const char *folder, const char *sub, gint64 *ns, guint64 *inode)
+{
+  g_autofree char *path = g_build_filename (folder, sub, NULL);
+  struct stat st;
+
+  if (stat (path, &st) != 0)
+    return FALSE;
+  *ns = (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  *inode = (guint64) st.st_ino;
+  return TRUE;
+}
+
+/* Every change a mail reader makes (a delivery, a flag's rename, a
+ * deletion) changes cur/ or new/. */
+static gboolean
+maildir_store_peek_folder (FerryStore *store, const char *name, char **stamp, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, NULL);
+  gint64 cur_ns, new_ns, now_ns = g_get_real_time () * 1000;
+  guint64 cur_inode, new_inode;
+
+  if (path == NULL || !directory_time (path, "cur", &cur_ns, &cur_inode)
+      || !directory_time (path, "new", &new_ns, &new_inode))
+    return TRUE;
+  if (now_ns - MAX (cur_ns, new_ns) < STAMP_MARGIN_NS)
+    return TRUE;
+  *stamp = g_strdup_printf ("maildir:%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GUINT64_FORMAT
+                            ":%" G_GINT64_FORMAT,
+                            cur_inode, cur_ns, new_inode, new_ns);
   return TRUE;
 }
 
@@ -434,6 +473,7 @@ static const FerryStoreClass maildir_store_class = {
   .list_folders = maildir_store_list_folders,
   .create_folder = maildir_store_create_folder,
   .delete_folder = maildir_store_delete_folder,
+  .peek_folder = maildir_store_peek_folder,
   .select_folder = maildir_store_select_folder,
   .list_messages = maildir_store_list_messages,
   .fetch_message_ids = maildir_store_fetch_message_ids,

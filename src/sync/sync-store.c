@@ -12,6 +12,15 @@
 #include "core/test-hooks.h"
 #include "sync/sync-store.h"
 
+/* Each change a store made is one step for the crash-point tests, and
+ * counts for ferry_store_get_change_count(). */
+static void
+changed (FerryStore *self, const char *what)
+{
+  g_atomic_int_inc (&self->changes);
+  ferry_test_hook_step (what);
+}
+
 /**
  * ferry_store_init:
  * @self: the #FerryStore at the start of an implementation's struct
@@ -48,6 +57,21 @@ ferry_store_unref (FerryStore *self)
   self->klass->finalize (self);
 }
 
+/**
+ * ferry_store_get_change_count:
+ * @self: a #FerrySyncStore
+ *
+ * Returns: how many changes this store made so far: two readings that
+ *   differ mean it changed something in between.
+ */
+guint
+ferry_store_get_change_count (FerryStore *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return (guint) g_atomic_int_get (&self->changes);
+}
+
 const char *
 ferry_store_get_description (FerryStore *self)
 {
@@ -79,7 +103,7 @@ ferry_store_create_folder (FerryStore *self, const char *name, GError **error)
 
   if (!self->klass->create_folder (self, name, error))
     return FALSE;
-  ferry_test_hook_step ("create folder");
+  changed (self, "create folder");
   return TRUE;
 }
 
@@ -98,8 +122,30 @@ ferry_store_delete_folder (FerryStore *self, const char *name, GError **error)
 
   if (!self->klass->delete_folder (self, name, error))
     return FALSE;
-  ferry_test_hook_step ("delete folder");
+  changed (self, "delete folder");
   return TRUE;
+}
+
+/**
+ * ferry_store_peek_folder:
+ * @self: a #FerryStore
+ * @name: one of its folders
+ * @stamp: (out) (transfer full) (nullable): the folder's change stamp, or
+ *   %NULL when the store cannot tell
+ * @error: return location for a #GError
+ *
+ * Finds, as cheaply as the store can, a text that is sure to differ from
+ * an earlier one if anything in the folder changed since: an IMAP
+ * server's UIDVALIDITY, UIDNEXT, message count and HIGHESTMODSEQ; a
+ * Maildir's directory change times.
+ */
+gboolean
+ferry_store_peek_folder (FerryStore *self, const char *name, char **stamp, GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL && stamp != NULL, FALSE);
+
+  *stamp = NULL;
+  return self->klass->peek_folder == NULL || self->klass->peek_folder (self, name, stamp, error);
 }
 
 gboolean
@@ -198,7 +244,7 @@ ferry_store_append_commit (FerryStore *self, FerryStoreAppend *append, char **id
 
   if (!self->klass->append_commit (self, append, &new_id, error))
     return FALSE;
-  ferry_test_hook_step ("append");
+  changed (self, "append");
   if (id != NULL)
     *id = g_steal_pointer (&new_id);
   return TRUE;
@@ -248,7 +294,7 @@ ferry_store_set_flags (FerryStore *self,
 
   if (!self->klass->set_flags (self, id, old_flags, new_flags, error))
     return FALSE;
-  ferry_test_hook_step ("set flags");
+  changed (self, "set flags");
   return TRUE;
 }
 
@@ -268,7 +314,7 @@ ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error)
     return TRUE;
   if (!self->klass->expunge (self, ids, error))
     return FALSE;
-  ferry_test_hook_step ("expunge");
+  changed (self, "expunge");
   return TRUE;
 }
 
@@ -288,7 +334,7 @@ ferry_store_copy (FerryStore *self, const char *id, const char *to_folder, GErro
 
   if (!self->klass->copy (self, id, to_folder, error))
     return FALSE;
-  ferry_test_hook_step ("copy");
+  changed (self, "copy");
   return TRUE;
 }
 
@@ -318,7 +364,7 @@ ferry_store_move (
            FALSE;
   if (!self->klass->move (self, id, to_folder, &moved_id, error))
     return FALSE;
-  ferry_test_hook_step ("move");
+  changed (self, "move");
   if (new_id != NULL)
     *new_id = g_steal_pointer (&moved_id);
   return TRUE;

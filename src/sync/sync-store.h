@@ -69,6 +69,10 @@ typedef struct
   GPtrArray *(*list_folders) (FerryStore *self, GError **error);
   gboolean (*create_folder) (FerryStore *self, const char *name, GError **error);
   gboolean (*delete_folder) (FerryStore *self, const char *name, GError **error);
+  /* Optional: a text that changes whenever the folder's messages or
+   * flags change, found without selecting it; NULL when the store cannot
+   * tell for sure. */
+  gboolean (*peek_folder) (FerryStore *self, const char *name, char **stamp, GError **error);
   gboolean (*select_folder) (FerryStore *self,
                              const char *name,
                              FerryStoreFolderStatus *status,
@@ -101,16 +105,19 @@ struct _FerryStore
   const FerryStoreClass *klass;
   gatomicrefcount ref_count;
   char *description;
+  gint changes;
 };
 
 void ferry_store_init (FerryStore *self, const FerryStoreClass *klass, const char *description);
 FerryStore *ferry_store_ref (FerryStore *self);
 void ferry_store_unref (FerryStore *self);
 const char *ferry_store_get_description (FerryStore *self);
+guint ferry_store_get_change_count (FerryStore *self);
 
 GPtrArray *ferry_store_list_folders (FerryStore *self, GError **error);
 gboolean ferry_store_create_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_delete_folder (FerryStore *self, const char *name, GError **error);
+gboolean ferry_store_peek_folder (FerryStore *self, const char *name, char **stamp, GError **error);
 gboolean ferry_store_select_folder (FerryStore *self,
                                     const char *name,
                                     FerryStoreFolderStatus *status,
