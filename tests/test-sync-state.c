@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "core/errors.h"
@@ -161,6 +162,48 @@ test_not_a_database (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, f->path));
 }
 
+/* A state written by the first version, which had no change stamps. */
+static void
+test_upgrade_from_version_1 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerrySyncState) state = NULL;
+  g_autoptr (GPtrArray) folders = NULL;
+  FerrySyncFolderRecord *folder;
+  sqlite3 *db;
+
+  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_exec (db,
+                    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                    "INSERT INTO meta VALUES ('version', '1');"
+                    "CREATE TABLE folder (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+                    " far_validity INTEGER NOT NULL DEFAULT 0,"
+                    " near_validity INTEGER NOT NULL DEFAULT 0,"
+                    " far_highest_modseq INTEGER NOT NULL DEFAULT 0,"
+                    " far_next_uid INTEGER NOT NULL DEFAULT 0);"
+                    "INSERT INTO folder (name, far_validity) VALUES ('INBOX', 42);",
+                    NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  state = open_state (f);
+  folders = ferry_sync_state_list_folders (state, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (folders->len, ==, 1);
+  folder = folders->pdata[0];
+  g_assert_cmpuint (folder->far_validity, ==, 42);
+  g_assert_null (folder->far_stamp);
+
+  folder->far_stamp = g_strdup ("imap:42:7:6:100");
+  g_assert_true (ferry_sync_state_begin (state, &error));
+  g_assert_true (ferry_sync_state_update_folder (state, folder, &error));
+  g_assert_true (ferry_sync_state_commit (state, &error));
+  g_clear_pointer (&folders, g_ptr_array_unref);
+  folders = ferry_sync_state_list_folders (state, &error);
+  g_assert_cmpstr (((FerrySyncFolderRecord *) folders->pdata[0])->far_stamp, ==, "imap:42:7:6:100");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -172,6 +215,8 @@ main (int argc, char **argv)
               test_folders_and_records, fixture_tear_down);
   g_test_add ("/sync-state/ids-unique", Fixture, NULL, fixture_set_up, test_ids_unique,
               fixture_tear_down);
+  g_test_add ("/sync-state/upgrade-from-version-1", Fixture, NULL, fixture_set_up,
+              test_upgrade_from_version_1, fixture_tear_down);
   g_test_add ("/sync-state/not-a-database", Fixture, NULL, fixture_set_up, test_not_a_database,
               fixture_tear_down);
   return g_test_run ();
