@@ -452,6 +452,17 @@ note_failure (FerrySyncEngine *self,
     *first_error = g_steal_pointer (error);
 }
 
+/* A move changes both folders it touches; one whose local side shows the
+ * stamp recorded at its last sync had nothing moved in or out. */
+static gboolean
+near_folder_changed (FerrySyncEngine *self, FolderPlan *plan)
+{
+  g_autofree char *stamp = NULL;
+
+  return !ferry_store_peek_folder (self->main.stores[NEAR], plan->name, &stamp, NULL)
+         || stamp == NULL || g_strcmp0 (stamp, plan->record->near_stamp) != 0;
+}
+
 /* Before any folder is synced, so that a move is not taken for a deletion
  * in one folder and a new message in another. */
 static void
@@ -468,7 +479,8 @@ carry_moves (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GEr
       FerrySyncMoveFolder folder
           = { plan->name, plan->far_name, plan->record != NULL ? plan->record->id : 0 };
 
-      if (plan->sync && plan->record != NULL && plan->record->id > 0)
+      if (plan->sync && plan->record != NULL && plan->record->id > 0
+          && near_folder_changed (self, plan))
         g_array_append_val (folders, folder);
     }
   for (guint i = 0; i < folders->len; i++)
