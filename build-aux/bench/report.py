@@ -27,7 +27,7 @@ def seconds(value):
 
 def megabytes(value):
     mb = value / 1e6
-    return f"{mb:.3f}" if mb < 1 else f"{mb:.1f}" if mb < 100 else f"{mb:.0f}"
+    return f"{mb:.3f}" if mb < 1 else f"{mb:.2f}" if mb < 10 else f"{mb:.1f}"
 
 
 def ratio(a, b):
