@@ -78,7 +78,7 @@ class RenameDuringSyncTest(MuttTestCase):
             # Toggle \Flagged as mutt does, from each file's current name,
             # a few messages at a time (mutt writes its changes when it
             # syncs the mailbox).
-            while not stop.wait(0.1):
+            while not stop.wait(0.02):
                 for _ in range(5):
                     toggle(rng.choice(touched))
 

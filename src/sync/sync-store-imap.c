@@ -238,6 +238,73 @@ imap_store_fetch (FerryStore *store, const char *id, int fd, GError **error)
          && ferry_line_endings_to_lf_in_place (fd, NULL, error);
 }
 
+typedef struct
+{
+  GHashTable *fd_of_uid; /* uid -> fd + 1 */
+  GHashTable *complete;  /* uids written whole */
+} Bodies;
+
+static int
+open_body (guint32 uid, gpointer user_data, GError **error)
+{
+  Bodies *bodies = user_data;
+  int fd = GPOINTER_TO_INT (g_hash_table_lookup (bodies->fd_of_uid, GUINT_TO_POINTER (uid))) - 1;
+
+  if (fd < 0)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                 _ ("The server sent message %u, which was not asked for"), uid);
+  return fd;
+}
+
+/* The descriptors are the caller's: converted, not closed. */
+static gboolean
+close_body (
+    guint32 uid, int fd, guint64 size, gboolean complete, gpointer user_data, GError **error)
+{
+  Bodies *bodies = user_data;
+
+  if (!complete)
+    return TRUE;
+  g_hash_table_add (bodies->complete, GUINT_TO_POINTER (uid));
+  return ferry_line_endings_to_lf_in_place (fd, NULL, error);
+}
+
+static gboolean
+imap_store_fetch_many (
+    FerryStore *store, const char *const *ids, const int *fds, guint n, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GHashTable) fd_of_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) complete = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GArray) uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n);
+  Bodies bodies = { fd_of_uid, complete };
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 uid;
+
+      if (!parse_uid (ids[i], &uid))
+        return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"),
+                            ids[i]),
+               FALSE;
+      g_array_append_val (uids, uid);
+      g_hash_table_insert (fd_of_uid, GUINT_TO_POINTER (uid), GINT_TO_POINTER (fds[i] + 1));
+    }
+  if (!ferry_imap_client_fetch_bodies (self->client, (const guint32 *) uids->data, uids->len,
+                                       open_body, close_body, &bodies, self->cancellable, error))
+    return FALSE;
+  /* A message another client expunged meanwhile is not sent at all: its
+   * file must not be kept empty. */
+  for (guint i = 0; i < uids->len; i++)
+    if (!g_hash_table_contains (complete, GUINT_TO_POINTER (g_array_index (uids, guint32, i))))
+      return g_set_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
+                          _ ("Message %u is gone from %s (another client expunged it?); the "
+                             "next sync goes on without it"),
+                          g_array_index (uids, guint32, i), store->description),
+             FALSE;
+  return TRUE;
+}
+
 /* The message is gathered in an unlinked temporary file first: APPEND
  * must announce its size before the first byte. */
 static int
@@ -411,6 +478,7 @@ static const FerryStoreClass imap_store_class = {
   .list_messages = imap_store_list_messages,
   .fetch_message_ids = imap_store_fetch_message_ids,
   .fetch = imap_store_fetch,
+  .fetch_many = imap_store_fetch_many,
   .append_begin = imap_store_append_begin,
   .append_commit = imap_store_append_commit,
   .append_abort = imap_store_append_abort,

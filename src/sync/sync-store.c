@@ -208,6 +208,32 @@ ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error)
 }
 
 /**
+ * ferry_store_fetch_many:
+ * @self: a #FerryStore with a folder selected
+ * @ids: (array length=n): messages of that folder
+ * @fds: (array length=n): where to write each of them
+ * @n: how many
+ * @error: return location for a #GError
+ *
+ * As ferry_store_fetch() for each, but without waiting for one message
+ * before asking for the next where the store can (IMAP pipelining): on a
+ * slow link that is most of the time a batch takes.
+ */
+gboolean
+ferry_store_fetch_many (
+    FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error)
+{
+  g_return_val_if_fail (self != NULL && (n == 0 || (ids != NULL && fds != NULL)), FALSE);
+
+  if (self->klass->fetch_many != NULL)
+    return n == 0 || self->klass->fetch_many (self, ids, fds, n, error);
+  for (guint i = 0; i < n; i++)
+    if (!ferry_store_fetch (self, ids[i], fds[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+/**
  * ferry_store_append_begin:
  * @self: a #FerryStore with a folder selected
  * @flags: the flags the new message gets

@@ -81,6 +81,9 @@ typedef struct
   GPtrArray *(*list_messages) (FerryStore *self, GError **error);
   gboolean (*fetch_message_ids) (FerryStore *self, GPtrArray *messages, GError **error);
   gboolean (*fetch) (FerryStore *self, const char *id, int fd, GError **error);
+  /* Optional: several at once, as one round trip where the store can. */
+  gboolean (*fetch_many) (
+      FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error);
 
   FerryStoreAppend *(*append_begin) (FerryStore *self, FerryMailFlags flags, GError **error);
   gboolean (*append_commit) (FerryStore *self, FerryStoreAppend *append, char **id, GError **error);
@@ -126,6 +129,8 @@ gboolean ferry_store_select_folder (FerryStore *self,
 GPtrArray *ferry_store_list_messages (FerryStore *self, GError **error);
 gboolean ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error);
 gboolean ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error);
+gboolean ferry_store_fetch_many (
+    FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error);
 
 FerryStoreAppend *ferry_store_append_begin (FerryStore *self, FerryMailFlags flags, GError **error);
 gboolean
