@@ -46,6 +46,7 @@ typedef struct
   GHashTable *messages[2];     /* id -> FerryStoreMessage, in lists */
   GPtrArray *records;          /* FerrySyncRecord */
   GHashTable *record_by_id[2]; /* id -> FerrySyncRecord, in records */
+  GArray *flag_changes[2];     /* FerryStoreFlagChange, to make in one go */
   FerrySyncStats stats;
 } FolderSync;
 
@@ -394,25 +395,42 @@ merge_flags (FerryMailFlags agreed, FerryMailFlags far, FerryMailFlags near)
   return agreed ^ ((agreed ^ far) | (agreed ^ near));
 }
 
-static gboolean
-set_flags (
-    FolderSync *fs, Side side, FerryStoreMessage *message, FerryMailFlags flags, GError **error)
+/* Queued, and made for the whole folder at once by apply_flag_changes();
+ * the listing shows the new flags from now on. */
+static void
+set_flags (FolderSync *fs, Side side, FerryStoreMessage *message, FerryMailFlags flags)
 {
+  FerryStoreFlagChange change = { message->id, message->flags, flags };
+
   if (message->flags == flags)
-    return TRUE;
+    return;
   if (fs->engine->policy.dry_run)
     ferry_sync_engine_report (fs->engine, FERRY_SYNC_EVENT_PLAN, fs->folder->name,
                               _ ("would change the flags of message %s %s"), message->id,
                               side == FAR ? _ ("on the server") : _ ("here"));
-  else if (!ferry_store_set_flags (fs->stores[side], message->id, message->flags, flags, error))
-    return FALSE;
+  else
+    g_array_append_val (fs->flag_changes[side], change);
   message->flags = flags;
   fs->stats.flag_changes++;
+}
+
+static gboolean
+apply_flag_changes (FolderSync *fs, GError **error)
+{
+  for (int side = FAR; side <= NEAR; side++)
+    {
+      GArray *changes = fs->flag_changes[side];
+
+      if (!ferry_store_set_flags_many (fs->stores[side], (FerryStoreFlagChange *) changes->data,
+                                       changes->len, error))
+        return FALSE;
+      g_array_set_size (changes, 0);
+    }
   return TRUE;
 }
 
-/* What to do with a record; the store changes are made here, the record
- * changes are written by the caller in one transaction. */
+/* What to do with a record; the flag changes are queued here, and made and
+ * recorded by the caller for the whole folder. */
 typedef enum
 {
   KEEP,
@@ -421,7 +439,7 @@ typedef enum
 } RecordChange;
 
 static RecordChange
-reconcile_pair (FolderSync *fs, FerrySyncRecord *record, GError **error)
+reconcile_pair (FolderSync *fs, FerrySyncRecord *record)
 {
   FerryStoreMessage *present[2] = { message_on (fs, record, FAR), message_on (fs, record, NEAR) };
 
@@ -430,9 +448,8 @@ reconcile_pair (FolderSync *fs, FerrySyncRecord *record, GError **error)
       FerryMailFlags merged
           = merge_flags (record->flags, present[FAR]->flags, present[NEAR]->flags);
 
-      if (!set_flags (fs, FAR, present[FAR], merged, error)
-          || !set_flags (fs, NEAR, present[NEAR], merged, error))
-        return KEEP;
+      set_flags (fs, FAR, present[FAR], merged);
+      set_flags (fs, NEAR, present[NEAR], merged);
       if (merged == record->flags)
         return KEEP;
       record->flags = merged;
@@ -452,8 +469,7 @@ reconcile_pair (FolderSync *fs, FerrySyncRecord *record, GError **error)
        * stops it before it is recorded). */
       if ((kept->flags & ~FERRY_MAIL_FLAG_DELETED) != (record->flags & ~FERRY_MAIL_FLAG_DELETED))
         return FORGET;
-      if (!set_flags (fs, OTHER (gone), kept, kept->flags | FERRY_MAIL_FLAG_DELETED, error))
-        return KEEP;
+      set_flags (fs, OTHER (gone), kept, kept->flags | FERRY_MAIL_FLAG_DELETED);
       g_hash_table_remove (fs->record_by_id[gone], *record_id (record, gone));
       g_clear_pointer (record_id (record, gone), g_free);
       record->state = gone_state[gone];
@@ -504,6 +520,9 @@ failed:
   return FALSE;
 }
 
+/* Every flag change of the folder is made first, in one go per side,
+ * then every record change in one transaction: a crash between them
+ * leaves changes the next run's merge finds already made. */
 static gboolean
 reconcile_records (FolderSync *fs, GError **error)
 {
@@ -511,14 +530,13 @@ reconcile_records (FolderSync *fs, GError **error)
   g_autoptr (GPtrArray) snapshot = g_ptr_array_sized_new (fs->records->len);
   g_autoptr (GPtrArray) updates = g_ptr_array_new ();
   g_autoptr (GPtrArray) forgotten = g_ptr_array_new ();
-  g_autoptr (GError) store_error = NULL;
 
   g_ptr_array_extend (snapshot, fs->records, NULL, NULL);
-  for (guint i = 0; i < snapshot->len && store_error == NULL; i++)
+  for (guint i = 0; i < snapshot->len; i++)
     {
       FerrySyncRecord *record = g_ptr_array_index (snapshot, i);
       RecordChange change = record->state == FERRY_SYNC_RECORD_PAIRED
-                                ? reconcile_pair (fs, record, &store_error)
+                                ? reconcile_pair (fs, record)
                                 : reconcile_orphan (fs, record);
 
       if (change == UPDATE)
@@ -527,18 +545,8 @@ reconcile_records (FolderSync *fs, GError **error)
         g_ptr_array_add (forgotten, record);
     }
   if (fs->engine->policy.dry_run)
-    return store_error == NULL
-           || (g_propagate_error (error, g_steal_pointer (&store_error)), FALSE);
-
-  /* What was done before a failure is recorded all the same. */
-  if (!write_record_changes (fs, updates, forgotten, store_error == NULL ? error : NULL))
-    return FALSE;
-  if (store_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&store_error));
-      return FALSE;
-    }
-  return TRUE;
+    return TRUE;
+  return apply_flag_changes (fs, error) && write_record_changes (fs, updates, forgotten, error);
 }
 
 /* ---- new messages -------------------------------------------------------- */
@@ -1065,6 +1073,7 @@ folder_sync_clear (FolderSync *fs)
       g_clear_pointer (&fs->lists[side], g_ptr_array_unref);
       g_clear_pointer (&fs->messages[side], g_hash_table_unref);
       g_clear_pointer (&fs->record_by_id[side], g_hash_table_unref);
+      g_clear_pointer (&fs->flag_changes[side], g_array_unref);
     }
   g_clear_pointer (&fs->records, g_ptr_array_unref);
 }
@@ -1110,6 +1119,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
     {
       fs.messages[side] = g_hash_table_new (g_str_hash, g_str_equal);
       fs.record_by_id[side] = g_hash_table_new (g_str_hash, g_str_equal);
+      fs.flag_changes[side] = g_array_new (FALSE, FALSE, sizeof (FerryStoreFlagChange));
     }
   ferry_sync_engine_report (self, FERRY_SYNC_EVENT_FOLDER_STARTED, folder->name, NULL);
 

@@ -415,6 +415,73 @@ imap_store_set_flags (FerryStore *store,
   return n == 0 || ferry_imap_client_store (self->client, requests, n, self->cancellable, error);
 }
 
+typedef struct
+{
+  FerryMailFlags add;
+  FerryMailFlags remove;
+  GArray *uids;
+} FlagGroup;
+
+static void
+flag_group_clear (FlagGroup *group)
+{
+  g_array_unref (group->uids);
+}
+
+/* Messages that take on and lose the same flags share one STORE each way;
+ * every STORE is sent before the first answer is awaited. */
+static gboolean
+imap_store_set_flags_many (FerryStore *store,
+                           const FerryStoreFlagChange *changes,
+                           guint n,
+                           GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GArray) groups = g_array_new (FALSE, FALSE, sizeof (FlagGroup));
+  g_autoptr (GArray) requests = g_array_new (FALSE, FALSE, sizeof (FerryImapStoreRequest));
+
+  g_array_set_clear_func (groups, (GDestroyNotify) flag_group_clear);
+  for (guint i = 0; i < n; i++)
+    {
+      FerryMailFlags add = changes[i].new_flags & ~changes[i].old_flags;
+      FerryMailFlags remove = changes[i].old_flags & ~changes[i].new_flags;
+      FlagGroup *group = NULL;
+      guint32 uid;
+
+      if (!parse_uid (changes[i].id, &uid))
+        return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"),
+                            changes[i].id),
+               FALSE;
+      for (guint g = 0; g < groups->len && group == NULL; g++)
+        if (g_array_index (groups, FlagGroup, g).add == add
+            && g_array_index (groups, FlagGroup, g).remove == remove)
+          group = &g_array_index (groups, FlagGroup, g);
+      if (group == NULL)
+        {
+          FlagGroup fresh = { add, remove, g_array_new (FALSE, FALSE, sizeof (guint32)) };
+          g_array_append_val (groups, fresh);
+          group = &g_array_index (groups, FlagGroup, groups->len - 1);
+        }
+      g_array_append_val (group->uids, uid);
+    }
+  for (guint g = 0; g < groups->len; g++)
+    {
+      FlagGroup *group = &g_array_index (groups, FlagGroup, g);
+      FerryImapStoreRequest add = { (const guint32 *) group->uids->data, group->uids->len,
+                                    FERRY_IMAP_STORE_ADD, group->add, NULL };
+      FerryImapStoreRequest remove = { (const guint32 *) group->uids->data, group->uids->len,
+                                       FERRY_IMAP_STORE_REMOVE, group->remove, NULL };
+
+      if (group->add != 0)
+        g_array_append_val (requests, add);
+      if (group->remove != 0)
+        g_array_append_val (requests, remove);
+    }
+  return requests->len == 0
+         || ferry_imap_client_store (self->client, (FerryImapStoreRequest *) requests->data,
+                                     requests->len, self->cancellable, error);
+}
+
 static gboolean
 imap_store_expunge (FerryStore *store, GPtrArray *ids, GError **error)
 {
@@ -484,6 +551,7 @@ static const FerryStoreClass imap_store_class = {
   .append_abort = imap_store_append_abort,
   .flush = imap_store_flush,
   .set_flags = imap_store_set_flags,
+  .set_flags_many = imap_store_set_flags_many,
   .expunge = imap_store_expunge,
   .copy = imap_store_copy,
   .move = imap_store_move,

@@ -325,6 +325,41 @@ ferry_store_set_flags (FerryStore *self,
 }
 
 /**
+ * ferry_store_set_flags_many:
+ * @self: a #FerryStore with a folder selected
+ * @changes: (array length=n): messages of that folder and their flags
+ * @n: how many
+ * @error: return location for a #GError
+ *
+ * As ferry_store_set_flags() for each, without waiting for one before the
+ * next where the store can (pipelined IMAP STOREs). On failure some of the
+ * changes may have been made: each is harmless to make again.
+ */
+gboolean
+ferry_store_set_flags_many (FerryStore *self,
+                            const FerryStoreFlagChange *changes,
+                            guint n,
+                            GError **error)
+{
+  g_return_val_if_fail (self != NULL && (n == 0 || changes != NULL), FALSE);
+
+  if (n == 0)
+    return TRUE;
+  if (self->klass->set_flags_many == NULL)
+    {
+      for (guint i = 0; i < n; i++)
+        if (!ferry_store_set_flags (self, changes[i].id, changes[i].old_flags, changes[i].new_flags,
+                                    error))
+          return FALSE;
+      return TRUE;
+    }
+  if (!self->klass->set_flags_many (self, changes, n, error))
+    return FALSE;
+  changed (self, "set flags");
+  return TRUE;
+}
+
+/**
  * ferry_store_expunge:
  * @self: a #FerryStore with a folder selected
  * @ids: (element-type utf8): messages of that folder to remove for good;

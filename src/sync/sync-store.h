@@ -63,6 +63,13 @@ typedef struct
 
 typedef struct
 {
+  const char *id;
+  FerryMailFlags old_flags; /* as the engine saw them */
+  FerryMailFlags new_flags; /* as they must be */
+} FerryStoreFlagChange;
+
+typedef struct
+{
   const char *kind;
   void (*finalize) (FerryStore *self);
 
@@ -95,6 +102,11 @@ typedef struct
                          FerryMailFlags old_flags,
                          FerryMailFlags new_flags,
                          GError **error);
+  /* Optional: several at once, as one round trip where the store can. */
+  gboolean (*set_flags_many) (FerryStore *self,
+                              const FerryStoreFlagChange *changes,
+                              guint n,
+                              GError **error);
   gboolean (*expunge) (FerryStore *self, GPtrArray *ids, GError **error);
   gboolean (*copy) (FerryStore *self, const char *id, const char *to_folder, GError **error);
   /* Optional; FERRY_ERROR_UNAVAILABLE when the store cannot. */
@@ -143,6 +155,10 @@ gboolean ferry_store_set_flags (FerryStore *self,
                                 FerryMailFlags old_flags,
                                 FerryMailFlags new_flags,
                                 GError **error);
+gboolean ferry_store_set_flags_many (FerryStore *self,
+                                     const FerryStoreFlagChange *changes,
+                                     guint n,
+                                     GError **error);
 gboolean ferry_store_expunge (FerryStore *self, GPtrArray *ids, GError **error);
 gboolean ferry_store_copy (FerryStore *self, const char *id, const char *to_folder, GError **error);
 gboolean ferry_store_move (
