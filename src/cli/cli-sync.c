@@ -115,19 +115,6 @@ report (const FerrySyncEvent *event, gpointer user_data)
 }
 
 static void
-add_totals (FerrySyncStats *totals, const FerrySyncStats *stats)
-{
-  totals->folders += stats->folders;
-  totals->fetched += stats->fetched;
-  totals->uploaded += stats->uploaded;
-  totals->flag_changes += stats->flag_changes;
-  totals->deleted += stats->deleted;
-  totals->moved += stats->moved;
-  totals->skipped += stats->skipped;
-  totals->failed_folders += stats->failed_folders;
-}
-
-static void
 run_job (gpointer data, gpointer user_data)
 {
   Job *job = data;
@@ -143,7 +130,7 @@ run_job (gpointer data, gpointer user_data)
   gboolean ok = ferry_sync_account (job->config, job->account, &request, &stats, NULL, &error);
 
   g_mutex_lock (&run->lock);
-  add_totals (&run->totals, &stats);
+  ferry_sync_stats_add (&run->totals, &stats);
   if (!ok)
     {
       /* Folder failures were reported as they happened. */

@@ -39,6 +39,26 @@ ferry_sync_engine_report (
 }
 
 /**
+ * ferry_sync_stats_add:
+ * @total: (inout): counts to add to
+ * @part: counts to add
+ */
+void
+ferry_sync_stats_add (FerrySyncStats *total, const FerrySyncStats *part)
+{
+  g_return_if_fail (total != NULL && part != NULL);
+
+  total->folders += part->folders;
+  total->fetched += part->fetched;
+  total->uploaded += part->uploaded;
+  total->flag_changes += part->flag_changes;
+  total->deleted += part->deleted;
+  total->moved += part->moved;
+  total->skipped += part->skipped;
+  total->failed_folders += part->failed_folders;
+}
+
+/**
  * ferry_sync_engine_new:
  * @far: the remote side (the IMAP server)
  * @near: the local side (the Maildirs)
@@ -527,11 +547,7 @@ sync_one (Parallel *parallel, FerrySyncWorker *worker, FolderPlan *plan)
   ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &error);
   g_mutex_lock (&parallel->lock);
   parallel->stats->folders++;
-  parallel->stats->fetched += stats.fetched;
-  parallel->stats->uploaded += stats.uploaded;
-  parallel->stats->flag_changes += stats.flag_changes;
-  parallel->stats->deleted += stats.deleted;
-  parallel->stats->skipped += stats.skipped;
+  ferry_sync_stats_add (parallel->stats, &stats);
   if (error != NULL)
     note_failure (self, plan->name, parallel->stats, parallel->first_error, &error);
   g_mutex_unlock (&parallel->lock);

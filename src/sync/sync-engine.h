@@ -58,6 +58,8 @@ typedef struct
 
 typedef void (*FerrySyncReportFunc) (const FerrySyncEvent *event, gpointer user_data);
 
+void ferry_sync_stats_add (FerrySyncStats *total, const FerrySyncStats *part);
+
 typedef struct _FerrySyncEngine FerrySyncEngine;
 
 typedef gboolean (*FerrySyncWorkerFunc) (FerryStore **far,

@@ -1129,11 +1129,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
        && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
        && save_folder_status (&fs, stamps, changes_before, error);
 
-  stats->fetched += fs.stats.fetched;
-  stats->uploaded += fs.stats.uploaded;
-  stats->flag_changes += fs.stats.flag_changes;
-  stats->deleted += fs.stats.deleted;
-  stats->skipped += fs.stats.skipped;
+  ferry_sync_stats_add (stats, &fs.stats);
   if (ok && self->report != NULL)
     self->report (&done, self->report_data);
   folder_sync_clear (&fs);

@@ -45,6 +45,17 @@ parse_uid (const char *id, guint32 *uid)
   return TRUE;
 }
 
+/* An id the engine hands back is one this store gave: anything else is a
+ * damaged state, said so rather than sent to the server. */
+static gboolean
+uid_of (const char *id, guint32 *uid, GError **error)
+{
+  if (parse_uid (id, uid))
+    return TRUE;
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id);
+  return FALSE;
+}
+
 static GArray *
 uids_of (GPtrArray *items, gboolean messages)
 {
@@ -230,9 +241,8 @@ imap_store_fetch (FerryStore *store, const char *id, int fd, GError **error)
   guint64 size;
   guint32 uid;
 
-  if (!parse_uid (id, &uid))
-    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
-           FALSE;
+  if (!uid_of (id, &uid, error))
+    return FALSE;
   /* Stored the Unix way, as a Maildir reader expects. */
   return ferry_imap_client_fetch_body (self->client, uid, fd, &size, self->cancellable, error)
          && ferry_line_endings_to_lf_in_place (fd, NULL, error);
@@ -283,10 +293,8 @@ imap_store_fetch_many (
     {
       guint32 uid;
 
-      if (!parse_uid (ids[i], &uid))
-        return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"),
-                            ids[i]),
-               FALSE;
+      if (!uid_of (ids[i], &uid, error))
+        return FALSE;
       g_array_append_val (uids, uid);
       g_hash_table_insert (fd_of_uid, GUINT_TO_POINTER (uid), GINT_TO_POINTER (fds[i] + 1));
     }
@@ -403,9 +411,8 @@ imap_store_set_flags (FerryStore *store,
   gsize n = 0;
   guint32 uid;
 
-  if (!parse_uid (id, &uid))
-    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
-           FALSE;
+  if (!uid_of (id, &uid, error))
+    return FALSE;
   if (new_flags & ~old_flags)
     requests[n++]
         = (FerryImapStoreRequest){ &uid, 1, FERRY_IMAP_STORE_ADD, new_flags & ~old_flags, NULL };
@@ -448,10 +455,8 @@ imap_store_set_flags_many (FerryStore *store,
       FlagGroup *group = NULL;
       guint32 uid;
 
-      if (!parse_uid (changes[i].id, &uid))
-        return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"),
-                            changes[i].id),
-               FALSE;
+      if (!uid_of (changes[i].id, &uid, error))
+        return FALSE;
       for (guint g = 0; g < groups->len && group == NULL; g++)
         if (g_array_index (groups, FlagGroup, g).add == add
             && g_array_index (groups, FlagGroup, g).remove == remove)
@@ -501,9 +506,8 @@ imap_store_copy (FerryStore *store, const char *id, const char *to_folder, GErro
   g_autoptr (FerryImapCopyResult) result = NULL;
   guint32 uid;
 
-  if (!parse_uid (id, &uid))
-    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
-           FALSE;
+  if (!uid_of (id, &uid, error))
+    return FALSE;
   result = ferry_imap_client_copy (self->client, &uid, 1, to_folder, self->cancellable, error);
   return result != NULL;
 }
@@ -522,9 +526,8 @@ imap_store_move (
     return g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
                         _ ("%s does not offer MOVE (RFC 6851)"), store->description),
            FALSE;
-  if (!parse_uid (id, &uid))
-    return g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, _ ("“%s” is not an IMAP UID"), id),
-           FALSE;
+  if (!uid_of (id, &uid, error))
+    return FALSE;
   result = ferry_imap_client_move (self->client, &uid, 1, to_folder, self->cancellable, error);
   if (result == NULL)
     return FALSE;
