@@ -144,7 +144,7 @@ test_sync_keys (Fixture *f, gconstpointer data)
                    "[general]\nsync-interval = 5\nmax-parallel-accounts = 3\n"
                    "[account a]\nmaildir = /mail\ninbox = /mail/Inbox\nstrip-prefix = INBOX.\n"
                    "folder-map = [Gmail]/Sent Mail = Sent; [Gmail]/All Mail=Archive ;\n"
-                   "max-size = 20M\nmax-connections = 4\ntrash = Trash\n",
+                   "max-size = 20M\nmax-connections = 4\ntrash = Trash\nimap-compress = yes\n",
                    &error);
   const FerryAccount *a;
 
@@ -162,9 +162,12 @@ test_sync_keys (Fixture *f, gconstpointer data)
   g_assert_cmpuint (a->max_size, ==, 20 * 1024 * 1024);
   g_assert_cmpuint (a->max_connections, ==, 4);
   g_assert_cmpstr (a->trash, ==, "Trash");
+  g_assert_cmpint (a->imap_compress, ==, FERRY_COMPRESS_YES);
 
   assert_config_error (f, "[account a]\nfolder-map = Sent\n", 2, "server name = local name");
   assert_config_error (f, "[account a]\nmax-connections = 0\n", 2, "max-connections");
+  assert_config_error (f, "[account a]\nimap-compress = deflate\n", 2,
+                       "imap-compress: expected auto, yes or no, got “deflate”");
 }
 
 static void
@@ -189,6 +192,7 @@ test_defaults (Fixture *f, gconstpointer data)
   g_assert_cmpint (only->smtp_security, ==, FERRY_SECURITY_TLS);
   g_assert_cmpuint (only->smtp_port, ==, 465);
   g_assert_cmpuint (only->imap_port, ==, 993);
+  g_assert_cmpint (only->imap_compress, ==, FERRY_COMPRESS_AUTO);
 }
 
 static void

@@ -426,7 +426,7 @@ static GPtrArray *
 list_mailboxes (FerryImapClient *client)
 {
   g_autoptr (GError) error = NULL;
-  GPtrArray *mailboxes = ferry_imap_client_list (client, NULL, &error);
+  GPtrArray *mailboxes = ferry_imap_client_list (client, 0, NULL, &error);
 
   g_assert_no_error (error);
   return mailboxes;
@@ -1284,6 +1284,100 @@ test_condstore_and_qresync (Fixture *f, gconstpointer data)
   logout (client);
 }
 
+/* Since a modseq: the flag change, the arrival, and which of the known
+ * UIDs went away: from VANISHED (EARLIER) with QRESYNC enabled (@data
+ * non-NULL), else from the UID SEARCH pipelined with the FETCH. */
+static void
+test_fetch_changes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (FerryImapClient) other = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (GPtrArray) changed = NULL;
+  g_autoptr (GArray) vanished = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *qresync[] = { "QRESYNC", NULL };
+  const guint32 known[] = { 1, 2, 3, 4, 5 };
+  const guint32 left[] = { 1, 2, 4, 6 };
+  const guint32 second[] = { 2 };
+  const guint32 gone[] = { 3, 5 };
+  const FerryImapStoreRequest flag
+      = { second, 1, FERRY_IMAP_STORE_ADD, FERRY_MAIL_FLAG_FLAGGED, NULL };
+  FerryImapMailboxInfo info;
+  guint64 since;
+
+  if (data != NULL)
+    {
+      ferry_imap_client_enable (client, qresync, NULL, &error);
+      g_assert_no_error (error);
+    }
+  append_messages (f, client, "INBOX", 5);
+  select_mailbox (client, "INBOX", &info);
+  select_mailbox (other, "INBOX", NULL);
+  ferry_imap_client_store (other, &flag, 1, NULL, &error);
+  g_assert_no_error (error);
+  ferry_imap_client_expunge (other, gone, G_N_ELEMENTS (gone), NULL, &error);
+  g_assert_no_error (error);
+  append_messages (f, other, "INBOX", 1);
+
+  /* As a sync does: SELECT, then ask what changed since the last one. */
+  since = info.highestmodseq;
+  select_mailbox (client, "INBOX", &info);
+  g_assert_cmpuint (info.highestmodseq, >, since);
+  ferry_imap_client_fetch_changes (client, since, known, G_N_ELEMENTS (known), &changed, &vanished,
+                                   NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (changed->len, ==, 2);
+  g_assert_cmpuint (message_at (changed, 0)->uid, ==, 2);
+  g_assert_true (message_at (changed, 0)->flags & FERRY_MAIL_FLAG_FLAGGED);
+  g_assert_cmpuint (message_at (changed, 1)->uid, ==, 6);
+  g_assert_cmpuint (message_at (changed, 1)->size, >, 0);
+  g_assert_cmpuint (vanished->len, ==, 2);
+  g_assert_cmpuint (g_array_index (vanished, guint32, 0), ==, 3);
+  g_assert_cmpuint (g_array_index (vanished, guint32, 1), ==, 5);
+  g_clear_pointer (&changed, g_ptr_array_unref);
+  g_clear_pointer (&vanished, g_array_unref);
+
+  /* Nothing since the newest modseq. */
+  select_mailbox (client, "INBOX", &info);
+  ferry_imap_client_fetch_changes (client, info.highestmodseq, left, G_N_ELEMENTS (left), &changed,
+                                   &vanished, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (changed->len, ==, 0);
+  g_assert_cmpuint (vanished->len, ==, 0);
+  logout (other);
+  logout (client);
+}
+
+/* LIST-STATUS (RFC 5819): each selectable mailbox's STATUS in the LIST. */
+static void
+test_list_status (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (GPtrArray) mailboxes = NULL;
+  g_autoptr (GError) error = NULL;
+  const FerryImapMailbox *inbox;
+  FerryImapStatusInfo status;
+
+  g_assert_true (ferry_imap_client_has_capability (client, "LIST-STATUS"));
+  append_messages (f, client, "INBOX", 3);
+  mailboxes = ferry_imap_client_list (client, FERRY_IMAP_LIST_STATUS, NULL, &error);
+  g_assert_no_error (error);
+  inbox = find_mailbox (mailboxes, "INBOX");
+  g_assert_nonnull (inbox->status);
+  ferry_imap_client_status (client, "INBOX", &status, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (inbox->status->messages, ==, 3);
+  g_assert_cmpuint (inbox->status->uidnext, ==, status.uidnext);
+  g_assert_cmpuint (inbox->status->uidvalidity, ==, status.uidvalidity);
+  g_assert_cmpuint (inbox->status->highestmodseq, ==, status.highestmodseq);
+  g_assert_cmpuint (inbox->status->highestmodseq, >, 0);
+  g_clear_pointer (&mailboxes, g_ptr_array_unref);
+  /* Not asked for, not given. */
+  mailboxes = list_mailboxes (client);
+  g_assert_null (find_mailbox (mailboxes, "INBOX")->status);
+  logout (client);
+}
+
 static void
 test_without_condstore (Fixture *f, gconstpointer data)
 {
@@ -1667,6 +1761,10 @@ main (int argc, char **argv)
   ADD ("changes-from-another-session", set_up_dovecot, test_changes_from_another_session);
   ADD ("condstore-and-qresync", set_up_dovecot, test_condstore_and_qresync);
   ADD ("without-condstore", set_up_dovecot_without_condstore, test_without_condstore);
+  g_test_add ("/imap-client/fetch-changes-qresync", Fixture, "qresync", set_up_dovecot,
+              test_fetch_changes, fixture_tear_down);
+  ADD ("fetch-changes-condstore", set_up_dovecot, test_fetch_changes);
+  ADD ("list-status", set_up_dovecot, test_list_status);
   ADD ("starttls-not-offered", fixture_set_up, test_starttls_not_offered);
   ADD ("starttls-refused", fixture_set_up, test_starttls_refused);
   ADD ("login-disabled", fixture_set_up, test_login_disabled);

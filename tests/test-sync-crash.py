@@ -144,6 +144,74 @@ class KillTest(CrashTestCase):
             self.assertEqual(letters[mid], "FS" if i < 50 else "RS" if i < 100 else "S", mid)
 
 
+class StoppedAfterEachStepTest(CrashTestCase):
+    """A resync of a folder synced before, which asks the server only for
+    what changed (RFC 7162), stopped dead after its first change, then
+    after its second, and so on, each run resuming what the last left:
+    every point where a crash can land in the changes-only path."""
+    qresync = True
+    MAX_RUNS = 400
+
+    def setUp(self):
+        super().setUp()
+        if not self.qresync:
+            self.server.stop()
+            self.server = DovecotServer(self.env.path("dovecot-condstore"), qresync=False)
+            self.addCleanup(self.server.stop)
+            self.configure()
+
+    def crashing_sync(self, after):
+        env = dict(self.env.env, FERRY_TEST_CRASH_AFTER=str(after))
+        return self.env.ferry("sync", env=env)
+
+    def test_resync_stopped_after_each_step(self):
+        mail_corpus.fill(self.server, "Box", 40, flags="S")
+        self.sync()
+        time.sleep(2.2)  # the local stamps become trustworthy
+        self.sync()
+        self.learn_server_bodies("Box")
+        uids = sorted(self.server.messages("Box"))
+        for uid in uids[:5]:
+            self.server.set_flags("Box", uid, ["\\Seen", "\\Flagged"])
+        self.server.expunge("Box", uids[5:8])
+        for i in range(4):
+            self.server.append("Box", mail_corpus.make_message(23, "Box", i, crlf=True))
+        self.learn_server_bodies("Box")
+        files = {f.message_id: f for f in maildir_files(os.path.join(self.maildir, "Box"))}
+        by_uid = {uid: m.message_id for uid, m in self.server.messages("Box").items()}
+        for uid in uids[10:15]:
+            maildir_set_flags(files[by_uid[uid]].path, "RS")
+        for uid in uids[15:18]:
+            os.unlink(files[by_uid[uid]].path)
+        for i in range(4):
+            self.deliver_local("Box", 2000 + i)
+
+        for after in range(1, self.MAX_RUNS):
+            result = self.crashing_sync(after)
+            if result.returncode == EX_OK:
+                break
+            self.assertEqual(result.returncode, 99, result.stderr.decode())
+            self.assertNoPartialFiles()
+        else:
+            self.fail(f"the sync never finished in {self.MAX_RUNS} runs")
+        self.assertGreater(after, 5, "too few steps: the scenario did not run")
+        stdout, _ = self.sync()
+        self.assertTrue(stdout.splitlines()[0].endswith(": up to date"), stdout)
+        self.assertNoPartialFiles()
+        self.assertServerWhole("Box")
+        self.assertConverged({"Box": 40 - 3 - 3 + 4 + 4, "INBOX": 0})
+        letters = dict(local_view(self.maildir)["Box"])
+        for uid in uids[:5]:
+            self.assertEqual(letters[by_uid[uid]], "FS")
+        for uid in uids[10:15]:
+            self.assertEqual(letters[by_uid[uid]], "RS")
+
+
+class StoppedAfterEachStepCondstoreTest(StoppedAfterEachStepTest):
+    """The same with CONDSTORE alone: expunges found by a UID SEARCH."""
+    qresync = False
+
+
 class DroppedConnectionTest(CrashTestCase):
     """Plain IMAP through the proxy, so that it can cut at exact places."""
 

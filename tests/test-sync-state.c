@@ -162,9 +162,42 @@ test_not_a_database (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, f->path));
 }
 
-/* A state written by the first version, which had no change stamps. */
+/* The tables of earlier versions, each with one folder. */
+static const char version_1_tables[]
+    = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "INSERT INTO meta VALUES ('version', '1');"
+      "CREATE TABLE folder (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+      " far_validity INTEGER NOT NULL DEFAULT 0,"
+      " near_validity INTEGER NOT NULL DEFAULT 0,"
+      " far_highest_modseq INTEGER NOT NULL DEFAULT 0,"
+      " far_next_uid INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO folder (name, far_validity) VALUES ('INBOX', 42);";
+
+static const char version_2_tables[]
+    = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "INSERT INTO meta VALUES ('version', '2');"
+      "CREATE TABLE folder (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+      " far_validity INTEGER NOT NULL DEFAULT 0,"
+      " near_validity INTEGER NOT NULL DEFAULT 0,"
+      " far_stamp TEXT, near_stamp TEXT);"
+      "INSERT INTO folder (name, far_validity, far_stamp) VALUES ('INBOX', 42, 'imap:42:1:0:3');";
+
+static GPtrArray *
+list_folders (FerrySyncState *state)
+{
+  g_autoptr (GError) error = NULL;
+  GPtrArray *folders = ferry_sync_state_list_folders (state, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (folders->len, ==, 1);
+  return folders;
+}
+
+/* A state an earlier version wrote (version 1 had no change stamps,
+ * version 2 no modseq to ask for changes since) is read, and takes what
+ * this version records. */
 static void
-test_upgrade_from_version_1 (Fixture *f, gconstpointer data)
+test_upgrade (Fixture *f, gconstpointer tables)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (FerrySyncState) state = NULL;
@@ -173,35 +206,33 @@ test_upgrade_from_version_1 (Fixture *f, gconstpointer data)
   sqlite3 *db;
 
   g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
-  g_assert_cmpint (
-      sqlite3_exec (db,
-                    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                    "INSERT INTO meta VALUES ('version', '1');"
-                    "CREATE TABLE folder (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-                    " far_validity INTEGER NOT NULL DEFAULT 0,"
-                    " near_validity INTEGER NOT NULL DEFAULT 0,"
-                    " far_highest_modseq INTEGER NOT NULL DEFAULT 0,"
-                    " far_next_uid INTEGER NOT NULL DEFAULT 0);"
-                    "INSERT INTO folder (name, far_validity) VALUES ('INBOX', 42);",
-                    NULL, NULL, NULL),
-      ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, tables, NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 
   state = open_state (f);
-  folders = ferry_sync_state_list_folders (state, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (folders->len, ==, 1);
+  folders = list_folders (state);
   folder = folders->pdata[0];
   g_assert_cmpuint (folder->far_validity, ==, 42);
-  g_assert_null (folder->far_stamp);
+  g_assert_cmpuint (folder->far_modseq, ==, 0);
+  g_assert_null (folder->copy_policy);
 
+  g_free (folder->far_stamp);
   folder->far_stamp = g_strdup ("imap:42:7:6:100");
+  folder->far_modseq = 99;
+  folder->copy_policy = g_strdup ("max-size=0 expunge=3");
   g_assert_true (ferry_sync_state_begin (state, &error));
   g_assert_true (ferry_sync_state_update_folder (state, folder, &error));
   g_assert_true (ferry_sync_state_commit (state, &error));
+  g_assert_no_error (error);
   g_clear_pointer (&folders, g_ptr_array_unref);
-  folders = ferry_sync_state_list_folders (state, &error);
-  g_assert_cmpstr (((FerrySyncFolderRecord *) folders->pdata[0])->far_stamp, ==, "imap:42:7:6:100");
+  g_clear_pointer (&state, ferry_sync_state_unref);
+
+  state = open_state (f);
+  folders = list_folders (state);
+  folder = folders->pdata[0];
+  g_assert_cmpstr (folder->far_stamp, ==, "imap:42:7:6:100");
+  g_assert_cmpuint (folder->far_modseq, ==, 99);
+  g_assert_cmpstr (folder->copy_policy, ==, "max-size=0 expunge=3");
 }
 
 int
@@ -215,8 +246,10 @@ main (int argc, char **argv)
               test_folders_and_records, fixture_tear_down);
   g_test_add ("/sync-state/ids-unique", Fixture, NULL, fixture_set_up, test_ids_unique,
               fixture_tear_down);
-  g_test_add ("/sync-state/upgrade-from-version-1", Fixture, NULL, fixture_set_up,
-              test_upgrade_from_version_1, fixture_tear_down);
+  g_test_add ("/sync-state/upgrade-from-version-1", Fixture, version_1_tables, fixture_set_up,
+              test_upgrade, fixture_tear_down);
+  g_test_add ("/sync-state/upgrade-from-version-2", Fixture, version_2_tables, fixture_set_up,
+              test_upgrade, fixture_tear_down);
   g_test_add ("/sync-state/not-a-database", Fixture, NULL, fixture_set_up, test_not_a_database,
               fixture_tear_down);
   return g_test_run ();

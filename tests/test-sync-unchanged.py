@@ -1,10 +1,14 @@
-"""Folders unchanged on both sides are not even selected
-(src/sync/sync-messages.c, peek()): the server's STATUS with CONDSTORE
-and the Maildir's directory times, against the stamps recorded at the
-last sync. Whatever changes on either side, in whatever order, is still
-synced: the stamps only ever skip a folder that is the same.
+"""A resync asks the server only for what changed
+(src/sync/sync-messages.c): a folder unchanged on both sides is not even
+selected (peek(): the server's STATUS with CONDSTORE and the Maildir's
+directory times, against the stamps recorded at the last sync); one that
+changed on the server is asked for what changed since the last sync's
+HIGHESTMODSEQ (RFC 7162: CHANGEDSINCE, and VANISHED with QRESYNC or a UID
+SEARCH without). Whatever changes on either side, in whatever order, is
+still synced: the stamps only ever spare what is the same.
 
-Plain IMAP through tcp_proxy.py, which counts the bytes of each sync."""
+Plain IMAP through tcp_proxy.py, which counts the bytes of each sync;
+against Dovecot with QRESYNC, with CONDSTORE alone, and with neither."""
 
 import os
 import sys
@@ -24,20 +28,25 @@ MARGIN = 2.2
 
 class UnchangedFoldersTest(unittest.TestCase):
     condstore = True
+    qresync = True
 
     def setUp(self):
         self.env = FerryEnv(prefix="ferry-unchanged-")
         self.addCleanup(self.env.cleanup)
-        self.server = DovecotServer(self.env.path("dovecot"), condstore=self.condstore)
+        self.server = DovecotServer(self.env.path("dovecot"), condstore=self.condstore,
+                                    qresync=self.qresync)
         self.addCleanup(self.server.stop)
         self.proxy = TcpProxy(self.server.imap_port)
         self.addCleanup(self.proxy.stop)
         self.maildir = self.env.path("mail")
-        self.env.write_sync_config(self.env.imap_account(
-            "personal", self.server.host, self.proxy.port, self.server.user,
-            self.server.password, security="none", maildir=self.maildir))
+        self.configure()
         mail_corpus.fill(self.server, "INBOX", 600)
         mail_corpus.fill(self.server, "Archive", 400)
+
+    def configure(self, **keys):
+        self.env.write_sync_config(self.env.imap_account(
+            "personal", self.server.host, self.proxy.port, self.server.user,
+            self.server.password, security="none", maildir=self.maildir, **keys))
 
     def sync(self):
         self.proxy.reset_counters()
@@ -45,37 +54,52 @@ class UnchangedFoldersTest(unittest.TestCase):
         self.assertEqual(result.returncode, EX_OK, result.stderr.decode())
         return self.proxy.stats()["bytes_to_client"]
 
-    def settled(self):
-        """Syncs until the stamps are recorded: the first sync's own
-        writes are too young to be trusted to one."""
-        self.sync()
-        time.sleep(MARGIN)
-        full = self.sync()
-        return full
+    def assertInSync(self):
+        self.assertEqual(local_view(self.maildir), server_view(self.server))
 
     def test_unchanged_folders_cost_almost_nothing(self):
-        full = self.settled()
+        full = self.sync()
+        time.sleep(MARGIN)
+        # The first sync wrote every local folder, so their stamps are
+        # unknown; the server's were recorded.
+        local_unknown = self.sync()
+        time.sleep(MARGIN)
         quiet = self.sync()
-        print(f"bytes from the server: full listing {full}, unchanged {quiet}")
-        self.assertGreater(full, 20_000)
+        print(f"bytes from the server: full listing {full}, local stamps unknown "
+              f"{local_unknown}, unchanged {quiet}")
+        self.assertGreater(full, 50_000)
+        self.assertLess(local_unknown, 3_000)
         self.assertLess(quiet, 3_000)
-        self.assertEqual(local_view(self.maildir), server_view(self.server))
+        self.assertInSync()
 
     def test_server_changes_are_seen(self):
-        self.settled()
-        uid = min(self.server.messages("INBOX"))
-        self.server.set_flags("INBOX", uid, ["\\Flagged", "\\Seen"])
-        self.server.append("Archive", mail_corpus.make_message(9, "Archive", 1))
         self.sync()
-        self.assertEqual(local_view(self.maildir), server_view(self.server))
+        time.sleep(MARGIN)
+        self.sync()
+        inbox = sorted(self.server.messages("INBOX"))
+        self.server.set_flags("INBOX", inbox[0], ["\\Flagged", "\\Seen"])
+        self.server.set_flags("INBOX", inbox[1], [])
+        self.server.expunge("INBOX", [inbox[2], inbox[-1]])
+        self.server.append("Archive", mail_corpus.make_message(9, "Archive", 1))
+        changed = self.sync()
+        print(f"bytes from the server after 2 flag changes, 2 expunges, 1 new: {changed}")
+        self.assertLess(changed, 10_000)
+        self.assertInSync()
+        # Ferry's own changes on the server come back as changes once.
+        self.sync()
+        time.sleep(MARGIN)
+        self.assertLess(self.sync(), 3_000)
+        self.assertInSync()
 
     def test_local_changes_are_seen(self):
-        self.settled()
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
         inbox = maildir_files(os.path.join(self.maildir, "INBOX"))
         # Right after the stamp (within the margin) and well after it.
         maildir_set_flags(inbox[0].path, "FS")
         self.sync()
-        self.assertEqual(local_view(self.maildir), server_view(self.server))
+        self.assertInSync()
         time.sleep(MARGIN)
         self.sync()
         time.sleep(MARGIN)
@@ -83,7 +107,27 @@ class UnchangedFoldersTest(unittest.TestCase):
         os.unlink(maildir_files(os.path.join(self.maildir, "Archive"))[0].path)
         time.sleep(MARGIN)
         self.sync()
-        self.assertEqual(local_view(self.maildir), server_view(self.server))
+        self.assertInSync()
+
+    def test_a_larger_max_size_brings_in_what_it_left_out(self):
+        big = mail_corpus.make_large_message(200 * 1024, seed=3)
+        mail_corpus.deliver(self.server, "Archive", big, flags="S")
+        self.configure(max_size="100K")
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+        archive = [message_id for message_id, _ in local_view(self.maildir)["Archive"]]
+        self.assertNotIn("<large-3-204800@corpus.ferry.test>", archive)
+        # Nothing changed on either side, yet the folder is looked at again.
+        self.configure(max_size="1M")
+        self.sync()
+        self.assertInSync()
+
+
+class CondstoreWithoutQresyncTest(UnchangedFoldersTest):
+    """CONDSTORE alone: CHANGEDSINCE tells the flag changes and arrivals,
+    and a UID SEARCH (ESEARCH) what is left, which tells the expunges."""
+    qresync = False
 
 
 class WithoutCondstoreTest(UnchangedFoldersTest):
@@ -92,9 +136,21 @@ class WithoutCondstoreTest(UnchangedFoldersTest):
     condstore = False
 
     def test_unchanged_folders_cost_almost_nothing(self):
-        full = self.settled()
+        full = self.sync()
+        time.sleep(MARGIN)
         again = self.sync()
-        self.assertGreater(again, full // 2)
+        print(f"bytes from the server: first sync {full}, resync {again}")
+        # Every UID and its flags, about 50 bytes a message.
+        self.assertGreater(again, 40_000)
+        self.assertInSync()
+
+    def test_server_changes_are_seen(self):
+        self.sync()
+        inbox = sorted(self.server.messages("INBOX"))
+        self.server.set_flags("INBOX", inbox[0], ["\\Flagged", "\\Seen"])
+        self.server.expunge("INBOX", [inbox[2]])
+        self.sync()
+        self.assertInSync()
 
 
 if __name__ == "__main__":

@@ -16,14 +16,15 @@
 - config and state in the contender's own directory, fresh for each repetition.
 
 A Link says where the server is: host, port, security ("none" or
-"starttls"), ca_file, user, password_file.
+"starttls"), ca_file, user, password_file, and whether it stands for a
+distant server (the slow link), which Ferry compresses its session to.
 """
 
 import collections
 import os
 import subprocess
 
-Link = collections.namedtuple("Link", "host port security ca_file user password_file")
+Link = collections.namedtuple("Link", "host port security ca_file user password_file distant")
 
 BASE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
@@ -84,6 +85,9 @@ class Ferry(Contender):
             lines.append(f"imap-ca-file = {link.ca_file}")
         if self.connections:
             lines.append(f"max-connections = {self.connections}")
+        # The proxy is on loopback, where `auto` would not compress.
+        if link.distant:
+            lines.append("imap-compress = yes")
         _write(os.path.join(cdir, "ferry.conf"), "\n".join(lines) + "\n")
 
     def env(self, cdir):

@@ -57,6 +57,13 @@ static const EnumChoice side_choices[] = {
   { NULL, 0 },
 };
 
+static const EnumChoice compress_choices[] = {
+  { "auto", FERRY_COMPRESS_AUTO },
+  { "yes", FERRY_COMPRESS_YES },
+  { "no", FERRY_COMPRESS_NO },
+  { NULL, 0 },
+};
+
 static const EnumChoice subfolders_choices[] = {
   { "verbatim", FERRY_SUBFOLDERS_VERBATIM },
   { "maildir++", FERRY_SUBFOLDERS_MAILDIRPP },
@@ -77,6 +84,7 @@ static const char *const account_keys[] = {
   "imap-user",
   "imap-ca-file",
   "imap-tls-fingerprint",
+  "imap-compress",
   "smtp-host",
   "smtp-port",
   "smtp-security",
@@ -572,13 +580,15 @@ get_path (Parser *p, const char *group, const char *key, char **out)
 static gboolean
 parse_servers (Parser *p, const char *group, FerryAccount *a)
 {
-  int imap_security, smtp_security;
+  int imap_security, smtp_security, imap_compress;
 
   if (!get_enum (p, group, "imap-security", security_choices, FERRY_SECURITY_TLS, &imap_security)
-      || !get_enum (p, group, "smtp-security", security_choices, FERRY_SECURITY_TLS,
-                    &smtp_security))
+      || !get_enum (p, group, "smtp-security", security_choices, FERRY_SECURITY_TLS, &smtp_security)
+      || !get_enum (p, group, "imap-compress", compress_choices, FERRY_COMPRESS_AUTO,
+                    &imap_compress))
     return FALSE;
   a->imap_security = imap_security;
+  a->imap_compress = imap_compress;
   a->smtp_security = smtp_security;
 
   a->imap_host = get_string (p, group, "imap-host");

@@ -32,6 +32,14 @@ typedef enum
   FERRY_SIDE_BOTH = FERRY_SIDE_LOCAL | FERRY_SIDE_REMOTE,
 } FerrySide;
 
+/* imap-compress: COMPRESS=DEFLATE (RFC 4978) where the server offers it. */
+typedef enum
+{
+  FERRY_COMPRESS_AUTO, /* unless the server is on this machine (loopback) */
+  FERRY_COMPRESS_YES,
+  FERRY_COMPRESS_NO,
+} FerryCompress;
+
 typedef enum
 {
   FERRY_SUBFOLDERS_VERBATIM,  /* Sent/2024 */
@@ -50,6 +58,7 @@ typedef struct
   char *imap_user;
   char *imap_ca_file;
   char *imap_tls_fingerprint;
+  FerryCompress imap_compress;
 
   char *smtp_host;
   guint16 smtp_port;

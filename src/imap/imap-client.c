@@ -1228,6 +1228,52 @@ on_enabled (FerryImapClient *self, const FerryImapResponse *response, gpointer u
 }
 
 /**
+ * ferry_imap_client_is_loopback:
+ *
+ * Returns: whether the server is on this machine, where compressing the
+ *   session would only cost time
+ */
+gboolean
+ferry_imap_client_is_loopback (FerryImapClient *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return ferry_imap_connection_is_loopback (self->connection);
+}
+
+/**
+ * ferry_imap_client_compress:
+ *
+ * Compresses the rest of the session with COMPRESS DEFLATE (RFC 4978),
+ * which an authenticated session may ask for once. On a slow link a
+ * listing shrinks to a fraction; bodies that are compressed already
+ * (images, archives) do not.
+ *
+ * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE when the server does not
+ *   offer it, or with the server's refusal
+ */
+gboolean
+ferry_imap_client_compress (FerryImapClient *self, GCancellable *cancellable, GError **error)
+{
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (self->authenticated, FALSE);
+
+  if (!ferry_imap_client_has_capability (self, "COMPRESS=DEFLATE"))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                   "%s does not offer COMPRESS=DEFLATE", self->host);
+      return FALSE;
+    }
+  if (!ferry_imap_client_run (self, "COMPRESS", "COMPRESS DEFLATE", NULL, NULL, cancellable, error))
+    return FALSE;
+  if (!ferry_imap_connection_start_compression (self->connection, &local_error))
+    return client_break (self, local_error, error);
+  return TRUE;
+}
+
+/**
  * ferry_imap_client_enable:
  * @extensions: such as { "QRESYNC", NULL }
  *

@@ -60,6 +60,15 @@ typedef enum
   FERRY_IMAP_MAILBOX_TRASH = 1 << 13,
 } FerryImapMailboxAttributes;
 
+/* What STATUS reported; 0 for what the server did not say. */
+typedef struct
+{
+  guint32 messages;
+  guint32 uidnext;
+  guint32 uidvalidity;
+  guint64 highestmodseq; /* only asked for with CONDSTORE */
+} FerryImapStatusInfo;
+
 typedef struct
 {
   char *name;           /* UTF-8; "INBOX" in that case; NULL when invalid_reason is set */
@@ -68,7 +77,14 @@ typedef struct
                          * cannot be used through this client */
   char delimiter;       /* hierarchy delimiter, or '\0' for none (NIL) */
   FerryImapMailboxAttributes attributes;
+  FerryImapStatusInfo *status; /* with FERRY_IMAP_LIST_STATUS from a server with
+                                * LIST-STATUS, for a selectable mailbox; else NULL */
 } FerryImapMailbox;
+
+typedef enum
+{
+  FERRY_IMAP_LIST_STATUS = 1 << 0, /* also STATUS of each, where LIST-STATUS allows */
+} FerryImapListOptions;
 
 /* What SELECT or EXAMINE reported. */
 typedef struct
@@ -81,15 +97,6 @@ typedef struct
   gboolean keywords_allowed;      /* PERMANENTFLAGS has \*: new keywords can be stored */
   gboolean read_only;             /* EXAMINE, or [READ-ONLY] */
 } FerryImapMailboxInfo;
-
-/* What STATUS reported; 0 for what the server did not say. */
-typedef struct
-{
-  guint32 messages;
-  guint32 uidnext;
-  guint32 uidvalidity;
-  guint64 highestmodseq; /* only asked for with CONDSTORE */
-} FerryImapStatusInfo;
 
 typedef enum
 {
@@ -171,6 +178,9 @@ gboolean ferry_imap_client_login_xoauth2 (FerryImapClient *self,
                                           const char *token,
                                           GCancellable *cancellable,
                                           GError **error);
+gboolean ferry_imap_client_is_loopback (FerryImapClient *self);
+gboolean
+ferry_imap_client_compress (FerryImapClient *self, GCancellable *cancellable, GError **error);
 gboolean ferry_imap_client_enable (FerryImapClient *self,
                                    const char *const *extensions,
                                    GCancellable *cancellable,
@@ -178,8 +188,10 @@ gboolean ferry_imap_client_enable (FerryImapClient *self,
 gboolean
 ferry_imap_client_logout (FerryImapClient *self, GCancellable *cancellable, GError **error);
 
-GPtrArray *
-ferry_imap_client_list (FerryImapClient *self, GCancellable *cancellable, GError **error);
+GPtrArray *ferry_imap_client_list (FerryImapClient *self,
+                                   FerryImapListOptions options,
+                                   GCancellable *cancellable,
+                                   GError **error);
 gboolean ferry_imap_client_select (FerryImapClient *self,
                                    const char *mailbox,
                                    gboolean read_only,
@@ -213,6 +225,14 @@ GPtrArray *ferry_imap_client_fetch_info_range (FerryImapClient *self,
                                                guint64 changed_since,
                                                GCancellable *cancellable,
                                                GError **error);
+gboolean ferry_imap_client_fetch_changes (FerryImapClient *self,
+                                          guint64 since_modseq,
+                                          const guint32 *known,
+                                          gsize n_known,
+                                          GPtrArray **changed,
+                                          GArray **vanished,
+                                          GCancellable *cancellable,
+                                          GError **error);
 gboolean ferry_imap_client_fetch_body (FerryImapClient *self,
                                        guint32 uid,
                                        int fd,

@@ -39,6 +39,9 @@ struct _FerryImapConnection
   GSocketConnectable *address;
   GSocketConnection *socket_connection;
   GIOStream *stream; /* socket_connection, or the TLS connection over it */
+  /* The stream's, or with COMPRESS inflating and deflating ones over them. */
+  GInputStream *input;
+  GOutputStream *output;
   FerryImapParser *parser;
   guint8 *buffer;
   gsize buffer_start;
@@ -292,6 +295,13 @@ check_pin (FerryImapConnection *self, GTlsConnection *tls, GError **error)
   return FALSE;
 }
 
+static void
+use_stream (FerryImapConnection *self)
+{
+  g_set_object (&self->input, g_io_stream_get_input_stream (self->stream));
+  g_set_object (&self->output, g_io_stream_get_output_stream (self->stream));
+}
+
 static gboolean
 handshake (FerryImapConnection *self, GCancellable *cancellable, GError **error)
 {
@@ -313,6 +323,7 @@ handshake (FerryImapConnection *self, GCancellable *cancellable, GError **error)
   g_signal_handlers_disconnect_by_data (tls, self);
   g_clear_object (&self->stream);
   self->stream = g_steal_pointer (&tls);
+  use_stream (self);
   return TRUE;
 }
 
@@ -400,6 +411,7 @@ ferry_imap_connection_open (const FerryImapSettings *settings,
       return NULL;
     }
   self->stream = G_IO_STREAM (g_object_ref (self->socket_connection));
+  use_stream (self);
 
   if (self->security == FERRY_SECURITY_TLS && !handshake (self, cancellable, error))
     return NULL;
@@ -411,6 +423,8 @@ ferry_imap_connection_free (FerryImapConnection *self)
 {
   if (self == NULL)
     return;
+  g_clear_object (&self->input);
+  g_clear_object (&self->output);
   if (self->stream != NULL)
     g_io_stream_close (self->stream, NULL, NULL);
   g_clear_object (&self->stream);
@@ -463,6 +477,62 @@ ferry_imap_connection_start_tls (FerryImapConnection *self,
   return handshake (self, cancellable, error);
 }
 
+/**
+ * ferry_imap_connection_is_loopback:
+ * @self: a connection
+ *
+ * Returns: whether the server is on this machine
+ */
+gboolean
+ferry_imap_connection_is_loopback (FerryImapConnection *self)
+{
+  g_autoptr (GSocketAddress) address = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  address = g_socket_connection_get_remote_address (self->socket_connection, NULL);
+  return G_IS_INET_SOCKET_ADDRESS (address)
+         && g_inet_address_get_is_loopback (
+             g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
+/**
+ * ferry_imap_connection_start_compression:
+ * @self: a connection, right after the server accepted COMPRESS DEFLATE
+ * @error: FERRY_ERROR_PROTOCOL when the server sent more after accepting
+ *
+ * From now on, what is sent is deflated and what is received inflated:
+ * raw DEFLATE with a sync flush after each write (RFC 4978 4).
+ */
+gboolean
+ferry_imap_connection_start_compression (FerryImapConnection *self, GError **error)
+{
+  g_autoptr (GZlibCompressor) deflate = NULL;
+  g_autoptr (GZlibDecompressor) inflate = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (!G_IS_CONVERTER_OUTPUT_STREAM (self->output), FALSE);
+
+  /* Read already, those bytes were deflated: nothing is unsolicited
+   * between the tagged OK and the first command after it. */
+  if (self->buffer_start != self->buffer_end)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   "%s sent data right after accepting COMPRESS; set imap-compress = no",
+                   self->host);
+      return FALSE;
+    }
+  deflate = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, -1);
+  inflate = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
+  g_clear_object (&self->output);
+  self->output = g_converter_output_stream_new (g_io_stream_get_output_stream (self->stream),
+                                                G_CONVERTER (deflate));
+  g_clear_object (&self->input);
+  self->input = g_converter_input_stream_new (g_io_stream_get_input_stream (self->stream),
+                                              G_CONVERTER (inflate));
+  return TRUE;
+}
+
 /* I/O ------------------------------------------------------------------------ */
 
 gboolean
@@ -478,8 +548,11 @@ ferry_imap_connection_write (FerryImapConnection *self,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (data != NULL || length == 0, FALSE);
 
-  output = g_io_stream_get_output_stream (self->stream);
-  if (!g_output_stream_write_all (output, data, length, NULL, cancellable, &local_error))
+  output = self->output;
+  /* A deflating stream holds what it was given until flushed. */
+  if (!g_output_stream_write_all (output, data, length, NULL, cancellable, &local_error)
+      || (G_IS_CONVERTER_OUTPUT_STREAM (output)
+          && !g_output_stream_flush (output, cancellable, &local_error)))
     return fail_io (self, local_error, error);
   return TRUE;
 }
@@ -537,7 +610,7 @@ ferry_imap_connection_write_from_fd (
 static gboolean
 fill_buffer (FerryImapConnection *self, GCancellable *cancellable, GError **error)
 {
-  GInputStream *input = g_io_stream_get_input_stream (self->stream);
+  GInputStream *input = self->input;
   GError *local_error = NULL;
   gssize n = g_input_stream_read (input, self->buffer, READ_BUFFER_SIZE, cancellable, &local_error);
 

@@ -45,6 +45,8 @@ const char *ferry_imap_connection_get_host (FerryImapConnection *self);
 gboolean ferry_imap_connection_start_tls (FerryImapConnection *self,
                                           GCancellable *cancellable,
                                           GError **error);
+gboolean ferry_imap_connection_is_loopback (FerryImapConnection *self);
+gboolean ferry_imap_connection_start_compression (FerryImapConnection *self, GError **error);
 gboolean ferry_imap_connection_write (FerryImapConnection *self,
                                       const char *data,
                                       gsize length,

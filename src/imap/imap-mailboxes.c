@@ -48,6 +48,7 @@ ferry_imap_mailbox_free (FerryImapMailbox *mailbox)
   g_free (mailbox->name);
   g_free (mailbox->encoded_name);
   g_free (mailbox->invalid_reason);
+  g_free (mailbox->status);
   g_free (mailbox);
 }
 
@@ -68,6 +69,7 @@ typedef struct
 {
   GPtrArray *mailboxes;
   GError *error;
+  gboolean with_status;
 } ListRequest;
 
 static FerryImapMailboxAttributes
@@ -124,12 +126,51 @@ parse_list (const FerryImapValue *data)
   return mailbox;
 }
 
+static void
+parse_status (FerryImapStatusInfo *info, const FerryImapValue *items)
+{
+  memset (info, 0, sizeof *info);
+  get_u32 (ferry_imap_value_lookup (items, "MESSAGES"), &info->messages);
+  get_u32 (ferry_imap_value_lookup (items, "UIDNEXT"), &info->uidnext);
+  get_u32 (ferry_imap_value_lookup (items, "UIDVALIDITY"), &info->uidvalidity);
+  ferry_imap_value_get_number (ferry_imap_value_lookup (items, "HIGHESTMODSEQ"),
+                               &info->highestmodseq);
+}
+
+/* LIST-STATUS sends each mailbox's STATUS after its LIST (RFC 5819 2);
+ * one for a mailbox not listed is ignored. */
+static void
+note_list_status (ListRequest *request, const FerryImapValue *data)
+{
+  const char *name = ferry_imap_value_get_string (ferry_imap_value_get_item (data, 0));
+  const FerryImapValue *items = ferry_imap_value_get_item (data, 1);
+
+  for (guint i = request->mailboxes->len; name != NULL && items != NULL && i > 0; i--)
+    {
+      FerryImapMailbox *mailbox = g_ptr_array_index (request->mailboxes, i - 1);
+
+      if (g_str_equal (mailbox->encoded_name, name))
+        {
+          if (mailbox->status == NULL)
+            mailbox->status = g_new (FerryImapStatusInfo, 1);
+          parse_status (mailbox->status, items);
+          return;
+        }
+    }
+}
+
 static gboolean
 on_list (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
 {
   ListRequest *request = user_data;
   FerryImapMailbox *mailbox;
 
+  if (response->kind == FERRY_IMAP_RESPONSE_UNTAGGED && request->with_status
+      && g_strcmp0 (response->name, "STATUS") == 0)
+    {
+      note_list_status (request, response->data);
+      return TRUE;
+    }
   if (response->kind != FERRY_IMAP_RESPONSE_UNTAGGED || g_strcmp0 (response->name, "LIST") != 0)
     return FALSE;
   mailbox = parse_list (response->data);
@@ -142,31 +183,55 @@ on_list (FerryImapClient *self, const FerryImapResponse *response, gpointer user
   return TRUE;
 }
 
+static char *
+list_line (FerryImapClient *self, gboolean with_status)
+{
+  GString *line = g_string_new ("LIST \"\" \"*\"");
+  gboolean special_use = ferry_imap_client_has_capability (self, "SPECIAL-USE");
+
+  /* With LIST-EXTENDED, the children attributes come only when asked
+   * for (RFC 5258 4), as the special uses do (RFC 6154 5.1). */
+  if (!ferry_imap_client_has_capability (self, "LIST-EXTENDED"))
+    return g_string_free (line, FALSE);
+  g_string_append (line, " RETURN (CHILDREN");
+  if (special_use)
+    g_string_append (line, " SPECIAL-USE");
+  if (with_status)
+    g_string_append_printf (line, " STATUS (MESSAGES UIDNEXT UIDVALIDITY%s)",
+                            ferry_imap_client_has_capability (self, "CONDSTORE") ? " HIGHESTMODSEQ"
+                                                                                 : "");
+  g_string_append_c (line, ')');
+  return g_string_free (line, FALSE);
+}
+
 /**
  * ferry_imap_client_list:
+ * @options: whether to ask for each mailbox's STATUS too
  *
  * Lists every mailbox (LIST "" "*"), with whether they have children
- * and their special use (RFC 6154) when the server offers LIST-EXTENDED.
+ * and their special use (RFC 6154) when the server offers LIST-EXTENDED,
+ * and with FERRY_IMAP_LIST_STATUS their STATUS in the same round trip
+ * when it offers LIST-STATUS (RFC 5819).
  *
  * Returns: (transfer full) (element-type FerryImapMailbox) (nullable): the
  *   mailboxes in the order the server listed them
  */
 GPtrArray *
-ferry_imap_client_list (FerryImapClient *self, GCancellable *cancellable, GError **error)
+ferry_imap_client_list (FerryImapClient *self,
+                        FerryImapListOptions options,
+                        GCancellable *cancellable,
+                        GError **error)
 {
   g_autoptr (GPtrArray) mailboxes
       = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_mailbox_free);
-  ListRequest request = { mailboxes, NULL };
-  const char *line = "LIST \"\" \"*\"";
+  gboolean with_status = (options & FERRY_IMAP_LIST_STATUS)
+                         && ferry_imap_client_has_capability (self, "LIST-STATUS");
+  ListRequest request = { mailboxes, NULL, with_status };
+  g_autofree char *line = NULL;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  /* With LIST-EXTENDED, the children attributes come only when asked
-   * for (RFC 5258 4), as the special uses do (RFC 6154 5.1). */
-  if (ferry_imap_client_has_capability (self, "LIST-EXTENDED"))
-    line = ferry_imap_client_has_capability (self, "SPECIAL-USE")
-               ? "LIST \"\" \"*\" RETURN (CHILDREN SPECIAL-USE)"
-               : "LIST \"\" \"*\" RETURN (CHILDREN)";
+  line = list_line (self, with_status);
   if (!ferry_imap_client_run (self, "LIST", line, on_list, &request, cancellable, error))
     {
       g_clear_error (&request.error);
@@ -323,11 +388,7 @@ on_status (FerryImapClient *self, const FerryImapResponse *response, gpointer us
   if (response->kind != FERRY_IMAP_RESPONSE_UNTAGGED || g_strcmp0 (response->name, "STATUS") != 0)
     return FALSE;
   items = ferry_imap_value_get_item (response->data, 1);
-  get_u32 (ferry_imap_value_lookup (items, "MESSAGES"), &info->messages);
-  get_u32 (ferry_imap_value_lookup (items, "UIDNEXT"), &info->uidnext);
-  get_u32 (ferry_imap_value_lookup (items, "UIDVALIDITY"), &info->uidvalidity);
-  ferry_imap_value_get_number (ferry_imap_value_lookup (items, "HIGHESTMODSEQ"),
-                               &info->highestmodseq);
+  parse_status (info, items);
   return TRUE;
 }
 

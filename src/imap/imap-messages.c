@@ -353,6 +353,51 @@ fetch_changed (FerryImapClient *self,
                                     cancellable, error);
 }
 
+static char *
+info_items (FerryImapClient *self, FerryImapFetchOptions options)
+{
+  gboolean condstore = ferry_imap_client_has_capability (self, "CONDSTORE");
+
+  return g_strdup_printf (
+      "(UID FLAGS RFC822.SIZE%s%s)", condstore ? " MODSEQ" : "",
+      (options & FERRY_IMAP_FETCH_MESSAGE_ID) ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]" : "");
+}
+
+static void
+info_request_init (InfoRequest *request)
+{
+  request->messages
+      = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) ferry_imap_message_info_free);
+  request->numbers = g_hash_table_new (NULL, NULL);
+  request->changed = g_hash_table_new (NULL, NULL);
+}
+
+/* Returns: (transfer full) (nullable): the messages, by ascending UID,
+ *   when @ok */
+static GPtrArray *
+info_request_finish (InfoRequest *request, gboolean ok)
+{
+  GPtrArray *result = NULL;
+  GHashTableIter iter;
+  gpointer info;
+
+  if (ok)
+    {
+      result = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_message_info_free);
+      g_hash_table_iter_init (&iter, request->messages);
+      while (g_hash_table_iter_next (&iter, NULL, &info))
+        {
+          g_ptr_array_add (result, info);
+          g_hash_table_iter_steal (&iter);
+        }
+      g_ptr_array_sort (result, compare_info);
+    }
+  g_hash_table_unref (request->messages);
+  g_hash_table_unref (request->numbers);
+  g_hash_table_unref (request->changed);
+  return result;
+}
+
 static GPtrArray *
 fetch_info (FerryImapClient *self,
             InfoRequest *request,
@@ -363,16 +408,11 @@ fetch_info (FerryImapClient *self,
             GError **error)
 {
   gboolean condstore = ferry_imap_client_has_capability (self, "CONDSTORE");
-  g_autofree char *items = NULL;
+  g_autofree char *items = info_items (self, options);
   g_autofree char *asked = NULL;
   g_autoptr (GPtrArray) lines = NULL;
-  GPtrArray *result;
-  GHashTableIter iter;
-  gpointer info;
+  gboolean ok;
 
-  items = g_strdup_printf (
-      "(UID FLAGS RFC822.SIZE%s%s)", condstore ? " MODSEQ" : "",
-      (options & FERRY_IMAP_FETCH_MESSAGE_ID) ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]" : "");
   /* Without CONDSTORE there is no CHANGEDSINCE: everything is fetched,
    * which is more than asked for but never less. */
   asked = condstore && changed_since > 0
@@ -380,29 +420,11 @@ fetch_info (FerryImapClient *self,
               : g_strdup (items);
   lines = fetch_lines (sets, asked);
 
-  request->messages
-      = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) ferry_imap_message_info_free);
-  request->numbers = g_hash_table_new (NULL, NULL);
-  request->changed = g_hash_table_new (NULL, NULL);
-  result = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_message_info_free);
-  if (ferry_imap_client_run_all (self, "UID FETCH", lines, on_info, on_info_literal, request,
-                                 cancellable, error)
-      && fetch_changed (self, request, items, cancellable, error))
-    {
-      g_hash_table_iter_init (&iter, request->messages);
-      while (g_hash_table_iter_next (&iter, NULL, &info))
-        {
-          g_ptr_array_add (result, info);
-          g_hash_table_iter_steal (&iter);
-        }
-      g_ptr_array_sort (result, compare_info);
-    }
-  else
-    g_clear_pointer (&result, g_ptr_array_unref);
-  g_hash_table_unref (request->messages);
-  g_hash_table_unref (request->numbers);
-  g_hash_table_unref (request->changed);
-  return result;
+  info_request_init (request);
+  ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_info, on_info_literal, request,
+                                  cancellable, error)
+       && fetch_changed (self, request, items, cancellable, error);
+  return info_request_finish (request, ok);
 }
 
 /**
@@ -468,6 +490,167 @@ ferry_imap_client_fetch_info_range (FerryImapClient *self,
   else
     g_ptr_array_add (sets, g_strdup_printf ("%u:%u", first_uid, last_uid));
   return fetch_info (self, &request, sets, options, changed_since, cancellable, error);
+}
+
+/* FETCH: what changed since a modseq ----------------------------------------------------- */
+
+typedef struct
+{
+  InfoRequest info;
+  GString *gone;    /* UID sets from VANISHED, with QRESYNC */
+  GString *present; /* UID sets from the SEARCH, without QRESYNC */
+} ChangesRequest;
+
+static void
+add_set (GString *sets, const FerryImapValue *value)
+{
+  const char *set = ferry_imap_value_get_string (value);
+
+  if (set == NULL)
+    return;
+  if (sets->len > 0)
+    g_string_append_c (sets, ',');
+  g_string_append (sets, set);
+}
+
+/* RFC 4731 3: "* ESEARCH (TAG "A3") UID ALL 2,10:11", no ALL when none. */
+static void
+add_esearch_set (GString *sets, const FerryImapValue *data)
+{
+  for (guint i = 0; i + 1 < ferry_imap_value_n_items (data); i++)
+    if (g_ascii_strcasecmp (ferry_imap_value_get_string (ferry_imap_value_get_item (data, i)) ?: "",
+                            "ALL")
+        == 0)
+      add_set (sets, ferry_imap_value_get_item (data, i + 1));
+}
+
+static gboolean
+on_changes (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
+{
+  ChangesRequest *request = user_data;
+  const char *name = response->kind == FERRY_IMAP_RESPONSE_UNTAGGED ? response->name : NULL;
+  guint n_items = ferry_imap_value_n_items (response->data);
+
+  /* Both VANISHED (EARLIER), the answer, and VANISHED, an expunge while
+   * the command runs (RFC 7162 3.2.10), name UIDs that are gone. */
+  if (g_strcmp0 (name, "VANISHED") == 0 && n_items > 0)
+    add_set (request->gone, ferry_imap_value_get_item (response->data, n_items - 1));
+  else if (g_strcmp0 (name, "SEARCH") == 0)
+    {
+      for (guint i = 0; i < n_items; i++)
+        add_set (request->present, ferry_imap_value_get_item (response->data, i));
+      return TRUE;
+    }
+  else if (g_strcmp0 (name, "ESEARCH") == 0)
+    {
+      add_esearch_set (request->present, response->data);
+      return TRUE;
+    }
+  return on_info (self, response, &request->info);
+}
+
+static GArray *
+parse_sets (GString *sets, GError **error)
+{
+  if (sets->len == 0)
+    return g_array_new (FALSE, FALSE, sizeof (FerryImapUidRange));
+  return ferry_imap_uid_set_parse_ranges (sets->str, error);
+}
+
+/* The UIDs of @known that @request found gone. */
+static GArray *
+vanished_uids (
+    ChangesRequest *request, gboolean qresync, const guint32 *known, gsize n_known, GError **error)
+{
+  g_autoptr (GArray) ranges = parse_sets (qresync ? request->gone : request->present, error);
+  GArray *vanished;
+
+  if (ranges == NULL)
+    return NULL;
+  vanished = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (gsize i = 0; i < n_known; i++)
+    if (ferry_imap_uid_ranges_contain (ranges, known[i]) == qresync)
+      g_array_append_val (vanished, known[i]);
+  return vanished;
+}
+
+static GPtrArray *
+changes_lines (FerryImapClient *self, const char *items, guint64 since_modseq, gboolean qresync)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (lines,
+                   g_strdup_printf ("UID FETCH 1:* %s (CHANGEDSINCE %" G_GUINT64_FORMAT "%s)",
+                                    items, since_modseq, qresync ? " VANISHED" : ""));
+  /* Without QRESYNC the server does not say what went away (RFC 7162
+   * 3.1.4.1 keeps no record of it): the UIDs still there tell it, in a
+   * few bytes as an ESEARCH set (RFC 4731), pipelined with the FETCH. */
+  if (!qresync)
+    g_ptr_array_add (lines, g_strdup (ferry_imap_client_has_capability (self, "ESEARCH")
+                                          ? "UID SEARCH RETURN (ALL) ALL"
+                                          : "UID SEARCH ALL"));
+  return lines;
+}
+
+/**
+ * ferry_imap_client_fetch_changes:
+ * @since_modseq: a HIGHESTMODSEQ the selected mailbox had
+ * @known: (array length=n_known): the UIDs the caller knows there
+ * @changed: (out) (transfer full) (element-type FerryImapMessageInfo):
+ *   the messages whose flags changed since @since_modseq or that arrived
+ *   since (CHANGEDSINCE, RFC 7162 3.1.4), by ascending UID
+ * @vanished: (out) (transfer full) (element-type guint32): the UIDs of
+ *   @known that went away since @since_modseq: from VANISHED (EARLIER)
+ *   where QRESYNC is enabled (RFC 7162 3.2.6); else, from a UID SEARCH of
+ *   what is left, those gone at any time
+ *
+ * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE without CONDSTORE
+ */
+gboolean
+ferry_imap_client_fetch_changes (FerryImapClient *self,
+                                 guint64 since_modseq,
+                                 const guint32 *known,
+                                 gsize n_known,
+                                 GPtrArray **changed,
+                                 GArray **vanished,
+                                 GCancellable *cancellable,
+                                 GError **error)
+{
+  gboolean qresync;
+  g_autofree char *items = NULL;
+  g_autoptr (GPtrArray) lines = NULL;
+  g_autoptr (GPtrArray) result = NULL;
+  g_autoptr (GString) gone = g_string_new (NULL);
+  g_autoptr (GString) present = g_string_new (NULL);
+  ChangesRequest request = { { .first_uid = 1 }, gone, present };
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL && since_modseq > 0, FALSE);
+  g_return_val_if_fail (known != NULL || n_known == 0, FALSE);
+  g_return_val_if_fail (changed != NULL && vanished != NULL, FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  if (!ferry_imap_client_has_capability (self, "CONDSTORE"))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                   "%s does not offer CONDSTORE, which tells what changed", self->host);
+      return FALSE;
+    }
+  qresync = ferry_imap_client_is_enabled (self, "QRESYNC");
+  items = info_items (self, 0);
+  lines = changes_lines (self, items, since_modseq, qresync);
+  info_request_init (&request.info);
+  ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_changes, on_info_literal, &request,
+                                  cancellable, error)
+       && fetch_changed (self, &request.info, items, cancellable, error);
+  result = info_request_finish (&request.info, ok);
+  if (result == NULL)
+    return FALSE;
+  *vanished = vanished_uids (&request, qresync, known, n_known, error);
+  if (*vanished == NULL)
+    return FALSE;
+  *changed = g_steal_pointer (&result);
+  return TRUE;
 }
 
 /* FETCH: bodies ------------------------------------------------------------------------- */

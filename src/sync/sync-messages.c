@@ -47,6 +47,10 @@ typedef struct
   GPtrArray *records;          /* FerrySyncRecord */
   GHashTable *record_by_id[2]; /* id -> FerrySyncRecord, in records */
   GArray *flag_changes[2];     /* FerryStoreFlagChange, to make in one go */
+  /* The far modseq up to which the far listing is complete: what the
+   * next sync asks for changes since. */
+  guint64 far_listed_modseq;
+  GHashTable *expunged; /* ids removed for good, of both sides */
   FerrySyncStats stats;
 } FolderSync;
 
@@ -131,13 +135,9 @@ is_paired (FolderSync *fs, FerryStoreMessage *message, Side side)
 
 /* ---- listing ------------------------------------------------------------ */
 
-static gboolean
-list_side (FolderSync *fs, Side side, GError **error)
+static void
+index_list (FolderSync *fs, Side side, GPtrArray *list)
 {
-  GPtrArray *list = ferry_store_list_messages (fs->stores[side], error);
-
-  if (list == NULL)
-    return FALSE;
   g_clear_pointer (&fs->lists[side], g_ptr_array_unref);
   fs->lists[side] = list;
   g_hash_table_remove_all (fs->messages[side]);
@@ -146,6 +146,127 @@ list_side (FolderSync *fs, Side side, GError **error)
       FerryStoreMessage *message = g_ptr_array_index (list, i);
       g_hash_table_insert (fs->messages[side], message->id, message);
     }
+}
+
+static gboolean
+list_side (FolderSync *fs, Side side, GError **error)
+{
+  GPtrArray *list = ferry_store_list_messages (fs->stores[side], error);
+
+  if (list == NULL)
+    return FALSE;
+  index_list (fs, side, list);
+  return TRUE;
+}
+
+/* What decides which messages stay uncopied (wants_copy()). A listing of
+ * only what changed would never show such a message again, so when this
+ * changes, the folder is looked at whole. */
+static char *
+copy_policy_stamp (FerrySyncEngine *engine)
+{
+  return g_strdup_printf ("max-size=%" G_GUINT64_FORMAT " expunge=%u", engine->policy.max_size,
+                          (guint) engine->policy.expunge);
+}
+
+/* The far side as the records last saw it, with what changed since laid
+ * over it: each recorded message's flags are those it had on the server
+ * at the recorded modseq, or it changed after and is in @changed. */
+static GPtrArray *
+far_list_from_records (FolderSync *fs, GPtrArray *changed, GPtrArray *vanished)
+{
+  g_autoptr (GHashTable) gone = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) fresh = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
+
+  for (guint i = 0; i < vanished->len; i++)
+    g_hash_table_add (gone, g_ptr_array_index (vanished, i));
+  for (guint i = 0; i < changed->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (changed, i);
+      g_hash_table_add (fresh, message->id);
+    }
+  for (guint i = 0; i < fs->records->len; i++)
+    {
+      FerrySyncRecord *record = g_ptr_array_index (fs->records, i);
+
+      if (record->far_id != NULL && !g_hash_table_contains (gone, record->far_id)
+          && !g_hash_table_contains (fresh, record->far_id))
+        g_ptr_array_add (list,
+                         ferry_store_message_new (record->far_id, record->flags, record->size));
+    }
+  for (guint i = 0; i < changed->len; i++)
+    g_ptr_array_add (list, g_steal_pointer (&g_ptr_array_index (changed, i)));
+  return list;
+}
+
+/* Whether the records say all there is to know of the far folder up to
+ * the recorded modseq: a sync finished since, under the same copy
+ * policy, in the same folder (UIDVALIDITY), with no copy left pending
+ * (whose message only a full listing finds). */
+static gboolean
+far_records_complete (FolderSync *fs)
+{
+  FerrySyncFolderRecord *folder = fs->folder;
+  g_autofree char *policy = copy_policy_stamp (fs->engine);
+
+  if (folder->far_modseq == 0 || folder->far_validity != fs->status[FAR].validity
+      || fs->status[FAR].highest_modseq == 0 || g_strcmp0 (folder->copy_policy, policy) != 0)
+    return FALSE;
+  for (guint i = 0; i < fs->records->len; i++)
+    {
+      FerrySyncRecord *record = g_ptr_array_index (fs->records, i);
+      if (record->state == FERRY_SYNC_RECORD_FAR_PENDING
+          || record->state == FERRY_SYNC_RECORD_NEAR_PENDING)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Asks the server only what changed since the last sync (RFC 7162), or
+ * nothing at all when its change stamp says nothing did. */
+static gboolean
+list_far_changes (FolderSync *fs, gboolean far_unchanged, gboolean *listed, GError **error)
+{
+  g_autoptr (GPtrArray) changed = NULL;
+  g_autoptr (GPtrArray) vanished = NULL;
+  g_autofree const char **known = g_new (const char *, fs->records->len + 1);
+  guint n_known = 0;
+  GError *local_error = NULL;
+
+  *listed = FALSE;
+  if (!far_records_complete (fs))
+    return TRUE;
+  /* Unchanged since the stamp that the peek read, maybe a while before
+   * the SELECT: complete only as far as the last sync knew. */
+  if (far_unchanged)
+    {
+      fs->far_listed_modseq = fs->folder->far_modseq;
+      changed = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
+      vanished = g_ptr_array_new ();
+    }
+  else
+    {
+      for (guint i = 0; i < fs->records->len; i++)
+        {
+          FerrySyncRecord *record = g_ptr_array_index (fs->records, i);
+          if (record->far_id != NULL)
+            known[n_known++] = record->far_id;
+        }
+      if (!ferry_store_list_changes (fs->stores[FAR], fs->folder->far_modseq, known, n_known,
+                                     &changed, &vanished, &local_error))
+        {
+          if (!g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE))
+            {
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
+          g_clear_error (&local_error);
+          return TRUE;
+        }
+    }
+  index_list (fs, FAR, far_list_from_records (fs, changed, vanished));
+  *listed = TRUE;
   return TRUE;
 }
 
@@ -951,7 +1072,7 @@ settle_expunged (FolderSync *fs, FerrySyncRecord *record, GHashTable *expunged)
 static gboolean
 expunge (FolderSync *fs, GError **error)
 {
-  g_autoptr (GHashTable) expunged = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *expunged = fs->expunged;
   FerrySyncState *state = fs->state;
   gboolean any = FALSE;
 
@@ -991,34 +1112,73 @@ expunge (FolderSync *fs, GError **error)
 
 /* ---- one folder ---------------------------------------------------------- */
 
+/* The records are loaded first: they may stand in for most of the far
+ * listing. */
 static gboolean
-select_and_list (FolderSync *fs, GError **error)
+select_and_list (FolderSync *fs, gboolean far_unchanged, GError **error)
 {
+  gboolean far_listed;
+
   for (int side = FAR; side <= NEAR; side++)
-    if (!ferry_store_select_folder (fs->stores[side], fs->names[side], &fs->status[side], error)
-        || !list_side (fs, side, error))
+    if (!ferry_store_select_folder (fs->stores[side], fs->names[side], &fs->status[side], error))
       return FALSE;
-  return TRUE;
+  fs->far_listed_modseq = fs->status[FAR].highest_modseq;
+  return load_records (fs, error) && list_far_changes (fs, far_unchanged, &far_listed, error)
+         && (far_listed || list_side (fs, FAR, error)) && list_side (fs, NEAR, error);
+}
+
+/* The near side as the sync left it: its listing, with the flags the
+ * sync gave, less what it expunged. */
+static GPtrArray *
+near_as_left (FolderSync *fs)
+{
+  GPtrArray *left = g_ptr_array_new ();
+
+  for (guint i = 0; i < fs->lists[NEAR]->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (fs->lists[NEAR], i);
+      if (!g_hash_table_contains (fs->expunged, message->id))
+        g_ptr_array_add (left, message);
+    }
+  return left;
+}
+
+/* A fresh stamp for the near side the sync changed, where the store can
+ * prove one; else none, and the next sync looks at it whole. */
+static gboolean
+restamp_near (FolderSync *fs, char **stamp, GError **error)
+{
+  g_autoptr (GPtrArray) left = near_as_left (fs);
+
+  g_clear_pointer (stamp, g_free);
+  return ferry_store_stamp_selected (fs->stores[NEAR], left, stamp, error);
 }
 
 /* The stamps read before the sync began are kept for a side where the
  * sync changed nothing: anything that changed there since is after them,
  * and shows next time. A side the sync changed gets no stamp, so its next
- * sync looks at it whole and records a fresh one. */
+ * sync looks at it whole and records a fresh one; the near side may get
+ * one at once (restamp_near()). */
 static gboolean
 save_folder_status (FolderSync *fs, char **stamps, const guint *changes_before, GError **error)
 {
   FerrySyncFolderRecord *folder = fs->folder;
+  g_autofree char *policy = copy_policy_stamp (fs->engine);
   gboolean same = folder->far_validity == fs->status[FAR].validity
-                  && folder->near_validity == fs->status[NEAR].validity;
+                  && folder->near_validity == fs->status[NEAR].validity
+                  && folder->far_modseq == fs->far_listed_modseq
+                  && g_strcmp0 (folder->copy_policy, policy) == 0;
   char **recorded[2] = { &folder->far_stamp, &folder->near_stamp };
 
   if (fs->engine->policy.dry_run)
     return TRUE;
+  if (ferry_store_get_change_count (fs->stores[FAR]) != changes_before[FAR])
+    g_clear_pointer (&stamps[FAR], g_free);
+  if (ferry_store_get_change_count (fs->stores[NEAR]) != changes_before[NEAR]
+      && !restamp_near (fs, &stamps[NEAR], error))
+    return FALSE;
   for (int side = FAR; side <= NEAR; side++)
     {
-      if (ferry_store_get_change_count (fs->stores[side]) != changes_before[side])
-        g_clear_pointer (&stamps[side], g_free);
       if (g_strcmp0 (*recorded[side], stamps[side]) != 0)
         {
           g_free (*recorded[side]);
@@ -1030,6 +1190,9 @@ save_folder_status (FolderSync *fs, char **stamps, const guint *changes_before, 
     return TRUE;
   folder->far_validity = fs->status[FAR].validity;
   folder->near_validity = fs->status[NEAR].validity;
+  folder->far_modseq = fs->far_listed_modseq;
+  g_free (folder->copy_policy);
+  folder->copy_policy = g_steal_pointer (&policy);
   if (!ferry_sync_state_begin (fs->state, error))
     return FALSE;
   if (!ferry_sync_state_update_folder (fs->state, folder, error))
@@ -1047,21 +1210,22 @@ static gboolean
 peek (FolderSync *fs, char **stamps, guint *changes_before, gboolean *unchanged, GError **error)
 {
   const char *recorded[2] = { fs->folder->far_stamp, fs->folder->near_stamp };
+  g_autofree char *policy = copy_policy_stamp (fs->engine);
   guint pending = 0;
 
-  *unchanged = FALSE;
   for (int side = FAR; side <= NEAR; side++)
     {
       changes_before[side] = ferry_store_get_change_count (fs->stores[side]);
       if (!ferry_store_peek_folder (fs->stores[side], fs->names[side], &stamps[side], error))
         return FALSE;
+      unchanged[side] = stamps[side] != NULL && g_strcmp0 (stamps[side], recorded[side]) == 0
+                        && g_strcmp0 (fs->folder->copy_policy, policy) == 0;
     }
-  if (stamps[FAR] == NULL || stamps[NEAR] == NULL || g_strcmp0 (stamps[FAR], recorded[FAR]) != 0
-      || g_strcmp0 (stamps[NEAR], recorded[NEAR]) != 0)
+  if (!unchanged[FAR] || !unchanged[NEAR])
     return TRUE;
   if (!ferry_sync_state_count_pending (fs->state, fs->folder->id, &pending, error))
     return FALSE;
-  *unchanged = pending == 0;
+  unchanged[NEAR] = pending == 0;
   return TRUE;
 }
 
@@ -1076,6 +1240,7 @@ folder_sync_clear (FolderSync *fs)
       g_clear_pointer (&fs->flag_changes[side], g_array_unref);
     }
   g_clear_pointer (&fs->records, g_ptr_array_unref);
+  g_clear_pointer (&fs->expunged, g_hash_table_unref);
 }
 
 /**
@@ -1101,14 +1266,15 @@ ferry_sync_messages_run (FerrySyncEngine *self,
   FerrySyncEvent done = { FERRY_SYNC_EVENT_FOLDER_DONE, folder->name, NULL, 0, 0, &fs.stats };
   char *stamps[2] = { NULL, NULL };
   guint changes_before[2];
-  gboolean unchanged;
+  gboolean unchanged[2] = { FALSE, FALSE };
   gboolean ok;
 
-  if (!peek (&fs, stamps, changes_before, &unchanged, error) || unchanged)
+  ok = peek (&fs, stamps, changes_before, unchanged, error);
+  if (!ok || (unchanged[FAR] && unchanged[NEAR]))
     {
       g_free (stamps[FAR]);
       g_free (stamps[NEAR]);
-      if (!unchanged)
+      if (!ok)
         return FALSE;
       if (self->report != NULL)
         self->report (&done, self->report_data);
@@ -1121,9 +1287,10 @@ ferry_sync_messages_run (FerrySyncEngine *self,
       fs.record_by_id[side] = g_hash_table_new (g_str_hash, g_str_equal);
       fs.flag_changes[side] = g_array_new (FALSE, FALSE, sizeof (FerryStoreFlagChange));
     }
+  fs.expunged = g_hash_table_new (g_str_hash, g_str_equal);
   ferry_sync_engine_report (self, FERRY_SYNC_EVENT_FOLDER_STARTED, folder->name, NULL);
 
-  ok = select_and_list (&fs, error) && load_records (&fs, error) && check_validity (&fs, error)
+  ok = select_and_list (&fs, unchanged[FAR], error) && check_validity (&fs, error)
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
        && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)

@@ -17,7 +17,7 @@
 #include "core/test-hooks.h"
 #include "sync/sync-state.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct _FerrySyncState
 {
@@ -37,7 +37,9 @@ static const char schema[]
       "  far_validity INTEGER NOT NULL DEFAULT 0,"
       "  near_validity INTEGER NOT NULL DEFAULT 0,"
       "  far_stamp TEXT,"
-      "  near_stamp TEXT);"
+      "  near_stamp TEXT,"
+      "  far_modseq INTEGER NOT NULL DEFAULT 0,"
+      "  copy_policy TEXT);"
       "CREATE TABLE IF NOT EXISTS message ("
       "  folder INTEGER NOT NULL REFERENCES folder (id) ON DELETE CASCADE,"
       "  far_id TEXT,"
@@ -139,18 +141,26 @@ check_version (FerrySyncState *self, GError **error)
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
       sqlite3_reset (stmt);
-      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '2')",
+      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '3')",
                    "record its version", error);
     }
   version = g_ascii_strtoll ((const char *) sqlite3_column_text (stmt, 0), NULL, 10);
   sqlite3_reset (stmt);
-  /* Version 1 had no change stamps; its two unused columns stay. */
-  if (version == 1)
+  /* Version 1 had no change stamps, version 2 no modseq to ask for
+   * changes since; a folder without them is listed whole once. */
+  if (version == 1
+      && !exec (self,
+                "ALTER TABLE folder ADD COLUMN far_stamp TEXT;"
+                "ALTER TABLE folder ADD COLUMN near_stamp TEXT;"
+                "UPDATE meta SET value = '2' WHERE key = 'version';",
+                "bring it to version 2", error))
+    return FALSE;
+  if (version <= 2)
     return exec (self,
-                 "ALTER TABLE folder ADD COLUMN far_stamp TEXT;"
-                 "ALTER TABLE folder ADD COLUMN near_stamp TEXT;"
-                 "UPDATE meta SET value = '2' WHERE key = 'version';",
-                 "bring it to version 2", error);
+                 "ALTER TABLE folder ADD COLUMN far_modseq INTEGER NOT NULL DEFAULT 0;"
+                 "ALTER TABLE folder ADD COLUMN copy_policy TEXT;"
+                 "UPDATE meta SET value = '3' WHERE key = 'version';",
+                 "bring it to version 3", error);
   if (version != SCHEMA_VERSION)
     return g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
                         _ ("Sync state %s has version %" G_GINT64_FORMAT
@@ -325,8 +335,8 @@ ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
   g_return_val_if_fail (self != NULL, NULL);
 
   stmt = statement (self,
-                    "SELECT id, name, far_validity, near_validity, far_stamp, near_stamp "
-                    "FROM folder ORDER BY name",
+                    "SELECT id, name, far_validity, near_validity, far_stamp, near_stamp, "
+                    "far_modseq, copy_policy FROM folder ORDER BY name",
                     error);
   if (stmt == NULL)
     return NULL;
@@ -342,6 +352,8 @@ ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
       folder->near_validity = (guint32) sqlite3_column_int64 (stmt, 3);
       folder->far_stamp = column_text_or_null (stmt, 4);
       folder->near_stamp = column_text_or_null (stmt, 5);
+      folder->far_modseq = (guint64) sqlite3_column_int64 (stmt, 6);
+      folder->copy_policy = column_text_or_null (stmt, 7);
       g_ptr_array_add (folders, folder);
     }
   sqlite3_reset (stmt);
@@ -358,6 +370,8 @@ bind_folder_values (sqlite3_stmt *stmt, const FerrySyncFolderRecord *folder)
   sqlite3_bind_int64 (stmt, 3, folder->near_validity);
   bind_text_or_null (stmt, 4, folder->far_stamp);
   bind_text_or_null (stmt, 5, folder->near_stamp);
+  sqlite3_bind_int64 (stmt, 6, (gint64) folder->far_modseq);
+  bind_text_or_null (stmt, 7, folder->copy_policy);
 }
 
 /**
@@ -376,7 +390,7 @@ ferry_sync_state_add_folder (FerrySyncState *self, FerrySyncFolderRecord *folder
 
   stmt = statement (self,
                     "INSERT INTO folder (name, far_validity, near_validity, far_stamp, "
-                    "near_stamp) VALUES (?, ?, ?, ?, ?)",
+                    "near_stamp, far_modseq, copy_policy) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     error);
   if (stmt == NULL)
     return FALSE;
@@ -399,12 +413,12 @@ ferry_sync_state_update_folder (FerrySyncState *self,
 
   stmt = statement (self,
                     "UPDATE folder SET name = ?, far_validity = ?, near_validity = ?, "
-                    "far_stamp = ?, near_stamp = ? WHERE id = ?",
+                    "far_stamp = ?, near_stamp = ?, far_modseq = ?, copy_policy = ? WHERE id = ?",
                     error);
   if (stmt == NULL)
     return FALSE;
   bind_folder_values (stmt, folder);
-  sqlite3_bind_int64 (stmt, 6, folder->id);
+  sqlite3_bind_int64 (stmt, 8, folder->id);
   return step_done (self, stmt, "update a folder", error);
 }
 
@@ -655,6 +669,7 @@ ferry_sync_folder_record_free (FerrySyncFolderRecord *folder)
     return;
   g_free (folder->name);
   g_free (folder->far_stamp);
+  g_free (folder->copy_policy);
   g_free (folder->near_stamp);
   g_free (folder);
 }

@@ -59,6 +59,14 @@ typedef struct
    * NULL when unknown. */
   char *far_stamp;
   char *near_stamp;
+  /* The far folder's HIGHESTMODSEQ (RFC 7162) when its messages were last
+   * listed by a sync that finished; 0 when unknown. The next sync asks
+   * only for what changed since. */
+  guint64 far_modseq;
+  /* The policy that chose which messages to copy at that sync (see
+   * sync-messages.c): a change of it voids the stamps, so
+   * that messages it left out are looked at again. */
+  char *copy_policy;
 } FerrySyncFolderRecord;
 
 typedef struct _FerrySyncState FerrySyncState;

@@ -26,6 +26,10 @@ typedef struct
   GCancellable *cancellable;
   char *selected;
   FerryImapMailboxInfo info;
+  /* Change stamps the last LIST gave (LIST-STATUS), by folder name; good
+   * while the store has changed nothing since. */
+  GHashTable *listed_stamps;
+  guint listed_at_change;
 } FerryImapStore;
 
 static FerryImapStore *
@@ -83,18 +87,37 @@ imap_store_finalize (FerryStore *store)
   ferry_imap_client_unref (self->client);
   g_clear_object (&self->cancellable);
   g_free (self->selected);
+  g_hash_table_unref (self->listed_stamps);
   g_free (self);
+}
+
+/* Without CONDSTORE a flag change shows in no STATUS item (RFC 7162
+ * 3.1), so there is no stamp. */
+static char *
+stamp_of (FerryImapStore *self, const FerryImapStatusInfo *info)
+{
+  if (!ferry_imap_client_has_capability (self->client, "CONDSTORE") || info->highestmodseq == 0
+      || info->uidvalidity == 0 || info->uidnext == 0)
+    return NULL;
+  return g_strdup_printf ("imap:%u:%u:%u:%" G_GUINT64_FORMAT, info->uidvalidity, info->uidnext,
+                          info->messages, info->highestmodseq);
 }
 
 static GPtrArray *
 imap_store_list_folders (FerryStore *store, GError **error)
 {
   FerryImapStore *self = imap_store (store);
-  g_autoptr (GPtrArray) mailboxes = ferry_imap_client_list (self->client, self->cancellable, error);
+  g_autoptr (GPtrArray) mailboxes = NULL;
   GPtrArray *folders;
 
+  /* The stamps of every folder in the same round trip, rather than a
+   * STATUS each when the engine peeks at them. */
+  mailboxes
+      = ferry_imap_client_list (self->client, FERRY_IMAP_LIST_STATUS, self->cancellable, error);
   if (mailboxes == NULL)
     return NULL;
+  g_hash_table_remove_all (self->listed_stamps);
+  self->listed_at_change = ferry_store_get_change_count (store);
   folders = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_folder_free);
   for (guint i = 0; i < mailboxes->len; i++)
     {
@@ -103,6 +126,12 @@ imap_store_list_folders (FerryStore *store, GError **error)
           mailbox->name != NULL ? mailbox->name : mailbox->encoded_name, mailbox->delimiter);
 
       folder->invalid_reason = g_strdup (mailbox->invalid_reason);
+      if (mailbox->status != NULL && mailbox->name != NULL)
+        {
+          char *stamp = stamp_of (self, mailbox->status);
+          if (stamp != NULL)
+            g_hash_table_insert (self->listed_stamps, g_strdup (mailbox->name), stamp);
+        }
       if (mailbox->attributes & FERRY_IMAP_MAILBOX_NOSELECT)
         folder->flags |= FERRY_STORE_FOLDER_NOSELECT;
       g_ptr_array_add (folders, folder);
@@ -136,20 +165,23 @@ imap_store_delete_folder (FerryStore *store, const char *name, GError **error)
   return ferry_imap_client_delete (self->client, name, self->cancellable, error);
 }
 
-/* Without CONDSTORE a flag change shows in no STATUS item (RFC 7162 3.1). */
 static gboolean
 imap_store_peek_folder (FerryStore *store, const char *name, char **stamp, GError **error)
 {
   FerryImapStore *self = imap_store (store);
   FerryImapStatusInfo info = { 0 };
+  g_autofree char *listed_name = NULL;
 
   if (!ferry_imap_client_has_capability (self->client, "CONDSTORE"))
     return TRUE;
+  /* Each listed stamp serves once: a second peek wants a fresh one. */
+  if (ferry_store_get_change_count (store) == self->listed_at_change
+      && g_hash_table_steal_extended (self->listed_stamps, name, (gpointer *) &listed_name,
+                                      (gpointer *) stamp))
+    return TRUE;
   if (!ferry_imap_client_status (self->client, name, &info, self->cancellable, error))
     return FALSE;
-  if (info.highestmodseq != 0 && info.uidvalidity != 0 && info.uidnext != 0)
-    *stamp = g_strdup_printf ("imap:%u:%u:%u:%" G_GUINT64_FORMAT, info.uidvalidity, info.uidnext,
-                              info.messages, info.highestmodseq);
+  *stamp = stamp_of (self, &info);
   return TRUE;
 }
 
@@ -200,6 +232,58 @@ imap_store_list_messages (FerryStore *store, GError **error)
   for (guint i = 0; i < infos->len; i++)
     g_ptr_array_add (messages, message_from_info (g_ptr_array_index (infos, i)));
   return messages;
+}
+
+static gboolean
+imap_store_list_changes (FerryStore *store,
+                         guint64 since_modseq,
+                         const char *const *known,
+                         guint n_known,
+                         GPtrArray **changed,
+                         GPtrArray **vanished,
+                         GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (GArray) known_uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n_known);
+  g_autoptr (GPtrArray) infos = NULL;
+  g_autoptr (GArray) gone = NULL;
+
+  /* A mailbox without mod-sequences ([NOMODSEQ], RFC 7162 3.1.2.2), or
+   * one whose modseq went back, cannot say what changed since. */
+  if (self->info.highestmodseq == 0 || self->info.highestmodseq < since_modseq)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE, "%s cannot say what changed in %s",
+                   store->description, self->selected);
+      return FALSE;
+    }
+  for (guint i = 0; i < n_known; i++)
+    {
+      guint32 uid;
+
+      if (!uid_of (known[i], &uid, error))
+        return FALSE;
+      g_array_append_val (known_uids, uid);
+    }
+  /* "1:*" in an empty mailbox is a UID set some servers refuse. */
+  if (ferry_imap_client_get_exists (self->client) == 0)
+    {
+      *changed = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
+      *vanished = g_ptr_array_new_full (n_known, g_free);
+      for (guint i = 0; i < n_known; i++)
+        g_ptr_array_add (*vanished, g_strdup (known[i]));
+      return TRUE;
+    }
+  if (!ferry_imap_client_fetch_changes (self->client, since_modseq,
+                                        (const guint32 *) known_uids->data, known_uids->len, &infos,
+                                        &gone, self->cancellable, error))
+    return FALSE;
+  *changed = g_ptr_array_new_full (infos->len, (GDestroyNotify) ferry_store_message_free);
+  for (guint i = 0; i < infos->len; i++)
+    g_ptr_array_add (*changed, message_from_info (g_ptr_array_index (infos, i)));
+  *vanished = g_ptr_array_new_full (gone->len, g_free);
+  for (guint i = 0; i < gone->len; i++)
+    g_ptr_array_add (*vanished, g_strdup_printf ("%u", g_array_index (gone, guint32, i)));
+  return TRUE;
 }
 
 static gboolean
@@ -546,6 +630,7 @@ static const FerryStoreClass imap_store_class = {
   .peek_folder = imap_store_peek_folder,
   .select_folder = imap_store_select_folder,
   .list_messages = imap_store_list_messages,
+  .list_changes = imap_store_list_changes,
   .fetch_message_ids = imap_store_fetch_message_ids,
   .fetch = imap_store_fetch,
   .fetch_many = imap_store_fetch_many,
@@ -591,6 +676,33 @@ log_in (FerryImapClient *client,
   return FALSE;
 }
 
+/* Worth it where bytes are dear: on a train, not to a server on this
+ * machine. */
+static gboolean
+start_compression (FerryImapClient *client,
+                   const FerryAccount *account,
+                   GCancellable *cancellable,
+                   GError **error)
+{
+  if (account->imap_compress == FERRY_COMPRESS_NO
+      || !ferry_imap_client_has_capability (client, "COMPRESS=DEFLATE")
+      || (account->imap_compress == FERRY_COMPRESS_AUTO && ferry_imap_client_is_loopback (client)))
+    return TRUE;
+  return ferry_imap_client_compress (client, cancellable, error);
+}
+
+/* With QRESYNC the server says which messages went away since a modseq
+ * (RFC 7162 3.2.6), so a resync need not list a folder whole. */
+static gboolean
+enable_qresync (FerryImapClient *client, GCancellable *cancellable, GError **error)
+{
+  static const char *const qresync[] = { "QRESYNC", NULL };
+
+  if (!ferry_imap_client_has_capability (client, "QRESYNC"))
+    return TRUE;
+  return ferry_imap_client_enable (client, qresync, cancellable, error);
+}
+
 /**
  * ferry_store_imap_new:
  * @account: the account whose `imap-*` keys say where and how
@@ -623,12 +735,15 @@ ferry_store_imap_new (const FerryAccount *account,
   g_return_val_if_fail (account != NULL && account->imap_host != NULL, NULL);
 
   client = ferry_imap_client_connect (&settings, cancellable, error);
-  if (client == NULL || !log_in (client, account, cancellable, error))
+  if (client == NULL || !log_in (client, account, cancellable, error)
+      || !start_compression (client, account, cancellable, error)
+      || !enable_qresync (client, cancellable, error))
     return NULL;
 
   self = g_new0 (FerryImapStore, 1);
   ferry_store_init (&self->parent, &imap_store_class, account->imap_host);
   self->client = g_steal_pointer (&client);
+  self->listed_stamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   return &self->parent;
 }

@@ -109,8 +109,33 @@ rescan (FerryMaildirStore *self, GError **error)
 }
 
 /* A change this recent may be followed by another within the same tick of
- * the file system's clock, which would leave the time as it is. */
+ * the file system's clock, which would leave the time as it is. A file
+ * system with whole-second times (FAT has two) gets this margin; one
+ * with nanoseconds is stamped by the kernel's coarse clock, whose tick
+ * clock_getres() tells. */
 #define STAMP_MARGIN_NS (2 * G_GINT64_CONSTANT (1000000000))
+#define NS_PER_SECOND   G_GINT64_CONSTANT (1000000000)
+/* Longer than this, and the wait for a fresh stamp is not worth it. */
+#define STAMP_MAX_WAIT_NS (100 * G_GINT64_CONSTANT (1000000))
+
+static gint64
+now_ns (void)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_REALTIME, &now);
+  return (gint64) now.tv_sec * NS_PER_SECOND + now.tv_nsec;
+}
+
+static gint64
+stamp_margin_ns (gint64 latest_ns)
+{
+  struct timespec tick;
+
+  if (latest_ns % NS_PER_SECOND == 0 || clock_getres (CLOCK_REALTIME_COARSE, &tick) != 0)
+    return STAMP_MARGIN_NS;
+  return 2 * ((gint64) tick.tv_sec * NS_PER_SECOND + tick.tv_nsec);
+}
 
 static gboolean
 directory_time (const char *folder, const char *sub, gint64 *ns, guint64 *inode)
@@ -126,23 +151,92 @@ directory_time (const char *folder, const char *sub, gint64 *ns, guint64 *inode)
 }
 
 /* Every change a mail reader makes (a delivery, a flag's rename, a
- * deletion) changes cur/ or new/. */
+ * deletion) changes cur/ or new/: their times (and inodes, should one be
+ * replaced) are the stamp. */
+static char *
+read_stamp (const char *folder, gint64 *latest_ns)
+{
+  gint64 cur_ns, new_ns;
+  guint64 cur_inode, new_inode;
+
+  if (!directory_time (folder, "cur", &cur_ns, &cur_inode)
+      || !directory_time (folder, "new", &new_ns, &new_inode))
+    return NULL;
+  *latest_ns = MAX (cur_ns, new_ns);
+  return g_strdup_printf ("maildir:%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GUINT64_FORMAT
+                          ":%" G_GINT64_FORMAT,
+                          cur_inode, cur_ns, new_inode, new_ns);
+}
+
 static gboolean
 maildir_store_peek_folder (FerryStore *store, const char *name, char **stamp, GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
   g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, NULL);
-  gint64 cur_ns, new_ns, now_ns = g_get_real_time () * 1000;
-  guint64 cur_inode, new_inode;
+  gint64 latest_ns;
 
-  if (path == NULL || !directory_time (path, "cur", &cur_ns, &cur_inode)
-      || !directory_time (path, "new", &new_ns, &new_inode))
+  if (path != NULL)
+    *stamp = read_stamp (path, &latest_ns);
+  if (*stamp != NULL && now_ns () - latest_ns < stamp_margin_ns (latest_ns))
+    g_clear_pointer (stamp, g_free);
+  return TRUE;
+}
+
+static gboolean
+scan_is (GPtrArray *scan, GPtrArray *expected)
+{
+  g_autoptr (GHashTable) flags = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (scan->len != expected->len)
+    return FALSE;
+  for (guint i = 0; i < scan->len; i++)
+    {
+      FerryMaildirMessage *message = g_ptr_array_index (scan, i);
+      g_hash_table_insert (flags, message->unique, GUINT_TO_POINTER (message->flags));
+    }
+  for (guint i = 0; i < expected->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (expected, i);
+      gpointer found;
+
+      if (!g_hash_table_lookup_extended (flags, message->id, NULL, &found)
+          || GPOINTER_TO_UINT (found) != message->flags)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Right after the sync's own changes: once the clock has moved past them,
+ * a scan that finds just what the sync left proves the stamp; any change
+ * after the scan gives the directories a later time. */
+static gboolean
+maildir_store_stamp_selected (FerryStore *store, GPtrArray *expected, char **stamp, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  const char *path = ferry_maildir_folder_get_path (self->selected);
+  g_autofree char *first = NULL;
+  gint64 latest_ns, wait_ns;
+
+  first = read_stamp (path, &latest_ns);
+  if (first == NULL)
     return TRUE;
-  if (now_ns - MAX (cur_ns, new_ns) < STAMP_MARGIN_NS)
+  wait_ns = latest_ns + stamp_margin_ns (latest_ns) - now_ns ();
+  if (wait_ns > STAMP_MAX_WAIT_NS)
     return TRUE;
-  *stamp = g_strdup_printf ("maildir:%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GUINT64_FORMAT
-                            ":%" G_GINT64_FORMAT,
-                            cur_inode, cur_ns, new_inode, new_ns);
+  if (wait_ns > 0)
+    g_usleep ((gulong) (wait_ns / 1000 + 1));
+  *stamp = read_stamp (path, &latest_ns);
+  if (*stamp == NULL)
+    return TRUE;
+  if (!rescan (self, error))
+    {
+      g_clear_pointer (stamp, g_free);
+      return FALSE;
+    }
+  if (now_ns () - latest_ns < stamp_margin_ns (latest_ns) || !scan_is (self->scan, expected))
+    g_clear_pointer (stamp, g_free);
+  /* A listing after this one looks at the disk again. */
+  g_clear_pointer (&self->scan, g_ptr_array_unref);
   return TRUE;
 }
 
@@ -474,6 +568,7 @@ static const FerryStoreClass maildir_store_class = {
   .create_folder = maildir_store_create_folder,
   .delete_folder = maildir_store_delete_folder,
   .peek_folder = maildir_store_peek_folder,
+  .stamp_selected = maildir_store_stamp_selected,
   .select_folder = maildir_store_select_folder,
   .list_messages = maildir_store_list_messages,
   .fetch_message_ids = maildir_store_fetch_message_ids,

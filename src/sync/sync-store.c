@@ -177,6 +177,73 @@ ferry_store_list_messages (FerryStore *self, GError **error)
 }
 
 /**
+ * ferry_store_stamp_selected:
+ * @self: a #FerryStore with a folder selected
+ * @expected: (element-type FerryStoreMessage): what the folder holds,
+ *   as the caller believes, with the flags it believes
+ * @stamp: (out) (transfer full) (nullable): the change stamp, as
+ *   ferry_store_peek_folder() would give it later if nothing changes;
+ *   %NULL when the folder holds anything else or the store cannot tell
+ * @error: return location for a #GError
+ *
+ * A stamp for the folder right after the caller changed it, which
+ * ferry_store_peek_folder() alone gives only when a change is old enough
+ * that no other can hide behind it.
+ */
+gboolean
+ferry_store_stamp_selected (FerryStore *self, GPtrArray *expected, char **stamp, GError **error)
+{
+  g_return_val_if_fail (self != NULL && expected != NULL, FALSE);
+  g_return_val_if_fail (stamp != NULL && *stamp == NULL, FALSE);
+
+  return self->klass->stamp_selected == NULL
+         || self->klass->stamp_selected (self, expected, stamp, error);
+}
+
+/**
+ * ferry_store_list_changes:
+ * @self: a #FerryStore with a folder selected
+ * @since_modseq: the folder's highest modseq (RFC 7162) when the caller
+ *   last knew all of it
+ * @known: (array length=n_known): the ids the caller knows in the folder
+ * @n_known: how many
+ * @changed: (out) (transfer container) (element-type FerryStoreMessage):
+ *   the messages whose flags changed since @since_modseq, and those that
+ *   arrived since, without their Message-IDs
+ * @vanished: (out) (transfer container) (element-type utf8): the ids of
+ *   @known that are gone
+ * @error: return location for a #GError
+ *
+ * What changed in the selected folder since it showed @since_modseq: on
+ * a large folder a few hundred bytes where ferry_store_list_messages()
+ * costs megabytes. A message not in @changed or @vanished is as it was.
+ *
+ * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE when the store cannot
+ *   tell for this folder (then list it whole), or with another error.
+ */
+gboolean
+ferry_store_list_changes (FerryStore *self,
+                          guint64 since_modseq,
+                          const char *const *known,
+                          guint n_known,
+                          GPtrArray **changed,
+                          GPtrArray **vanished,
+                          GError **error)
+{
+  g_return_val_if_fail (self != NULL && since_modseq > 0, FALSE);
+  g_return_val_if_fail (known != NULL || n_known == 0, FALSE);
+  g_return_val_if_fail (changed != NULL && vanished != NULL, FALSE);
+
+  if (self->klass->list_changes == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE, "%s cannot list only what changed",
+                   self->description);
+      return FALSE;
+    }
+  return self->klass->list_changes (self, since_modseq, known, n_known, changed, vanished, error);
+}
+
+/**
  * ferry_store_fetch_message_ids:
  * @self: a #FerryStore with a folder selected
  * @messages: (element-type FerryStoreMessage): messages of that folder

@@ -80,12 +80,22 @@ typedef struct
    * flags change, found without selecting it; NULL when the store cannot
    * tell for sure. */
   gboolean (*peek_folder) (FerryStore *self, const char *name, char **stamp, GError **error);
+  /* Optional: see ferry_store_stamp_selected(). */
+  gboolean (*stamp_selected) (FerryStore *self, GPtrArray *expected, char **stamp, GError **error);
   gboolean (*select_folder) (FerryStore *self,
                              const char *name,
                              FerryStoreFolderStatus *status,
                              GError **error);
 
   GPtrArray *(*list_messages) (FerryStore *self, GError **error);
+  /* Optional: see ferry_store_list_changes(). */
+  gboolean (*list_changes) (FerryStore *self,
+                            guint64 since_modseq,
+                            const char *const *known,
+                            guint n_known,
+                            GPtrArray **changed,
+                            GPtrArray **vanished,
+                            GError **error);
   gboolean (*fetch_message_ids) (FerryStore *self, GPtrArray *messages, GError **error);
   gboolean (*fetch) (FerryStore *self, const char *id, int fd, GError **error);
   /* Optional: several at once, as one round trip where the store can. */
@@ -133,12 +143,21 @@ GPtrArray *ferry_store_list_folders (FerryStore *self, GError **error);
 gboolean ferry_store_create_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_delete_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_peek_folder (FerryStore *self, const char *name, char **stamp, GError **error);
+gboolean
+ferry_store_stamp_selected (FerryStore *self, GPtrArray *expected, char **stamp, GError **error);
 gboolean ferry_store_select_folder (FerryStore *self,
                                     const char *name,
                                     FerryStoreFolderStatus *status,
                                     GError **error);
 
 GPtrArray *ferry_store_list_messages (FerryStore *self, GError **error);
+gboolean ferry_store_list_changes (FerryStore *self,
+                                   guint64 since_modseq,
+                                   const char *const *known,
+                                   guint n_known,
+                                   GPtrArray **changed,
+                                   GPtrArray **vanished,
+                                   GError **error);
 gboolean ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error);
 gboolean ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error);
 gboolean ferry_store_fetch_many (
