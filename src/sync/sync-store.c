@@ -291,9 +291,13 @@ ferry_store_append_commit (FerryStore *self, FerryStoreAppend *append, char **id
  * As ferry_store_append_commit() for each in order, but in one go where
  * the store can: a Maildir makes all the files durable before it renames
  * any, an IMAP store pipelines its APPENDs. On failure the first
- * @n_committed are part of the folder and the rest are not; abort the
- * entries of @appends left non-%NULL. Each message committed is one step
- * for the crash-point tests, as it would be one at a time.
+ * @n_committed are part of the folder and the rest count as not
+ * committed: abort the entries of @appends left non-%NULL. As after a
+ * crash, an IMAP server may yet have some of those (an upload in flight
+ * when the connection broke, or sent before the server refused an
+ * earlier one); the engine's pending records find them on the next sync.
+ * Each message committed is one step for the crash-point tests, as it
+ * would be one at a time.
  */
 gboolean
 ferry_store_append_commit_many (FerryStore *self,
