@@ -880,7 +880,8 @@ ferry_maildir_folder_clean_tmp (FerryMaildirFolder *self, guint *n_removed, GErr
  * unique name, which the caller may record before the message becomes
  * visible. Write the message with ferry_maildir_delivery_write() or
  * through ferry_maildir_delivery_get_fd(), make it durable with
- * ferry_maildir_delivery_finish_tmp(), publish it with
+ * ferry_maildir_delivery_finish_tmp() (several at once with
+ * ferry_maildir_deliveries_finish_tmp()), publish it with
  * ferry_maildir_delivery_commit(), then ferry_maildir_folder_sync_dirs().
  *
  * Returns: (transfer full): the delivery, or %NULL
