@@ -477,6 +477,104 @@ openssl_pin (const char *certificate_file)
 /* A well-formed pin that no key has. */
 #define WRONG_PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
+/* Batches ---------------------------------------------------------------------------------- */
+
+#define MAX_BATCH 8
+
+typedef struct
+{
+  FerryImapAppendMessage messages[MAX_BATCH];
+  FerryImapAppendResult results[MAX_BATCH];
+  char *texts[MAX_BATCH];
+  gsize n;
+} Batch;
+
+/* make_message (@n), padded with a line of x to @size bytes when that is
+ * larger. */
+static char *
+make_sized_message (guint n, gsize size)
+{
+  g_autofree char *base = make_message (n);
+  GString *text = g_string_new (base);
+
+  if (size > text->len + 2)
+    {
+      while (text->len < size - 2)
+        g_string_append_c (text, 'x');
+      g_string_append (text, "\r\n");
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* Messages @first to @first + @n - 1, each in its own file; @sizes
+ * (nullable) gives their sizes. */
+static void
+batch_init (Fixture *f, Batch *batch, guint first, gsize n, const gsize *sizes)
+{
+  g_assert_cmpuint (n, <=, MAX_BATCH);
+  memset (batch, 0, sizeof *batch);
+  batch->n = n;
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("batch-%u", first + (guint) i);
+      char *text = make_sized_message (first + (guint) i, sizes != NULL ? sizes[i] : 0);
+      int fd = open_file (f, name);
+
+      g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
+      g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+      batch->texts[i] = text;
+      batch->messages[i] = (FerryImapAppendMessage){ fd, strlen (text), 0, NULL, NULL };
+    }
+}
+
+static void
+batch_clear (Batch *batch)
+{
+  for (gsize i = 0; i < batch->n; i++)
+    {
+      close (batch->messages[i].fd);
+      g_free (batch->texts[i]);
+    }
+}
+
+static gboolean
+batch_append (
+    FerryImapClient *client, const char *mailbox, Batch *batch, gsize *n_appended, GError **error)
+{
+  return ferry_imap_client_append_many (client, mailbox, batch->messages, batch->n, batch->results,
+                                        n_appended, NULL, error);
+}
+
+/* The APPEND commands the script server received, with their literals. */
+static GPtrArray *
+script_appends (Fixture *f)
+{
+  g_autoptr (GPtrArray) commands = script_commands (f);
+  GPtrArray *appends = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < commands->len; i++)
+    {
+      const char *command = g_ptr_array_index (commands, i);
+      const char *space = strchr (command, ' ');
+
+      if (space != NULL && g_str_has_prefix (space + 1, "APPEND "))
+        g_ptr_array_add (appends, g_strdup (command));
+    }
+  return appends;
+}
+
+static void
+assert_literal (GPtrArray *appends, guint i, gsize size, gboolean non_synchronizing)
+{
+  g_autofree char *literal
+      = g_strdup_printf ("{%" G_GSIZE_FORMAT "%s}\r\n", size, non_synchronizing ? "+" : "");
+
+  g_assert_cmpuint (i, <, appends->len);
+  if (strstr (g_ptr_array_index (appends, i), literal) == NULL)
+    g_error ("APPEND %u does not announce its literal as %s: %s", i, literal,
+             (const char *) g_ptr_array_index (appends, i));
+}
+
 /* Connecting and logging in --------------------------------------------------------- */
 
 static void
@@ -1732,6 +1830,273 @@ test_without_uidplus (Fixture *f, gconstpointer data)
   logout (client);
 }
 
+/* Dovecot offers MULTIAPPEND: the batch goes as one command, all or
+ * nothing, and APPENDUID names each new message in order. */
+static void
+test_append_many (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (GDateTime) date = g_date_time_new_from_iso8601 ("2024-07-04T09:05:00+02:00", NULL);
+  const gsize sizes[] = { 0, 200 * 1000, 0, 5000, 0 };
+  const char *keywords[] = { "work", NULL };
+  const char *bad_keywords[] = { "not a keyword", NULL };
+  g_autoptr (GPtrArray) messages = NULL;
+  g_autoptr (GError) error = NULL;
+  FerryImapMailboxInfo info;
+  gsize n_appended = 99;
+  Batch batch;
+
+  g_assert_true (ferry_imap_client_has_capability (client, "MULTIAPPEND"));
+  create_mailbox (client, "Box");
+  select_mailbox (client, "Box", &info);
+
+  batch_init (f, &batch, 1, G_N_ELEMENTS (sizes), sizes);
+  batch.messages[1].flags = FERRY_MAIL_FLAG_SEEN;
+  batch.messages[2].keywords = keywords;
+  batch.messages[3].internal_date = date;
+  g_assert_true (batch_append (client, "Box", &batch, &n_appended, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_appended, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_assert_cmpuint (batch.results[i].uidvalidity, ==, info.uidvalidity);
+      g_assert_cmpuint (batch.results[i].uid, ==, i + 1);
+      g_assert_cmpuint (batch.results[i].uidnext_before, ==, 0);
+    }
+  messages = fetch_all (client);
+  g_assert_cmpuint (messages->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *message_id = g_strdup_printf ("<%u@example.org>", i + 1);
+
+      g_assert_cmpstr (message_at (messages, i)->message_id, ==, message_id);
+      g_assert_cmpuint (message_at (messages, i)->size, ==, strlen (batch.texts[i]));
+    }
+  g_assert_cmpint (message_at (messages, 0)->flags, ==, 0);
+  g_assert_cmpint (message_at (messages, 1)->flags, ==, FERRY_MAIL_FLAG_SEEN);
+  g_assert_cmpstr (message_at (messages, 2)->keywords[0], ==, "work");
+  assert_body (f, client, 2, batch.texts[1]);
+  assert_body (f, client, 4, batch.texts[3]);
+  batch_clear (&batch);
+
+  /* All or nothing: nothing of a refused batch is appended. */
+  batch_init (f, &batch, 6, 3, NULL);
+  g_assert_false (batch_append (client, "Nowhere", &batch, &n_appended, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND);
+  assert_error_mentions (error, "APPEND to “Nowhere”");
+  g_assert_cmpuint (n_appended, ==, 0);
+  g_clear_error (&error);
+  batch_clear (&batch);
+
+  /* A message that cannot be sent ends the batch; those before it go. */
+  batch_init (f, &batch, 6, 4, NULL);
+  batch.messages[2].keywords = bad_keywords;
+  g_assert_false (batch_append (client, "Box", &batch, &n_appended, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_DATA);
+  g_assert_cmpuint (n_appended, ==, 2);
+  g_assert_cmpuint (batch.results[1].uid, ==, 7);
+  g_clear_error (&error);
+  batch_clear (&batch);
+  g_clear_pointer (&messages, g_ptr_array_unref);
+  messages = fetch_all (client);
+  g_assert_cmpuint (messages->len, ==, 7);
+
+  g_assert_true (
+      ferry_imap_client_append_many (client, "Box", NULL, 0, NULL, &n_appended, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_appended, ==, 0);
+  logout (client);
+}
+
+/* With LITERAL+ and without MULTIAPPEND, the APPENDs are pipelined: all
+ * five are sent before the server's NO to the third is read. The first
+ * two count as appended; the two after the refusal were taken by this
+ * server, but a count of the first messages cannot include them. */
+static void
+test_append_many_refused (Fixture *f, gconstpointer data)
+{
+  static const char script[]
+      = "{\"tls\": \"implicit\", \"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}], "
+        "\"faults\": [{\"command\": \"APPEND\", \"skip\": 2, \"action\": \"reply\", "
+        "\"lines\": [\"{tag} NO [OVERQUOTA] mailbox is full\"]}]}";
+  FerryImapSettings settings;
+  g_autoptr (FerryImapClient) client = NULL;
+  g_autoptr (GPtrArray) appends = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize n_appended;
+  Batch batch;
+
+  start_script_server (f, script);
+  settings = script_settings (f, FERRY_SECURITY_TLS);
+  client = log_in (&settings, server_string (&f->script, "password"));
+  batch_init (f, &batch, 1, 5, NULL);
+  g_assert_false (batch_append (client, "INBOX", &batch, &n_appended, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL);
+  assert_error_mentions (error, "mailbox is full");
+  g_assert_cmpuint (n_appended, ==, 2);
+  g_assert_cmpuint (batch.results[0].uid, ==, 1);
+  g_assert_cmpuint (batch.results[1].uid, ==, 2);
+  g_assert_cmpuint (batch.results[1].uidvalidity, ==, 7);
+  g_assert_true (ferry_imap_client_is_usable (client));
+
+  appends = script_appends (f);
+  g_assert_cmpuint (appends->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    assert_literal (appends, i, batch.messages[i].size, TRUE);
+  batch_clear (&batch);
+  logout (client);
+}
+
+/* Without LITERAL+ every literal waits for the server's "+", and the
+ * APPENDs go one at a time: after a refusal the rest are not sent. */
+static void
+test_append_many_without_literal_plus (Fixture *f, gconstpointer data)
+{
+  static const char script[]
+      = "{\"tls\": \"implicit\", \"capabilities\": [\"IMAP4rev1\", \"UIDPLUS\", \"AUTH=PLAIN\"], "
+        "\"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}], "
+        "\"faults\": [{\"command\": \"APPEND\", \"skip\": 1, \"action\": \"reply\", "
+        "\"lines\": [\"{tag} NO [LIMIT] message too large\"]}]}";
+  FerryImapSettings settings;
+  g_autoptr (FerryImapClient) client = NULL;
+  g_autoptr (GPtrArray) appends = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize n_appended;
+  Batch batch;
+
+  start_script_server (f, script);
+  settings = script_settings (f, FERRY_SECURITY_TLS);
+  client = log_in (&settings, server_string (&f->script, "password"));
+  batch_init (f, &batch, 1, 3, NULL);
+  g_assert_false (batch_append (client, "INBOX", &batch, &n_appended, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL);
+  assert_error_mentions (error, "message too large");
+  g_assert_cmpuint (n_appended, ==, 1);
+  g_assert_cmpuint (batch.results[0].uid, ==, 1);
+  g_clear_error (&error);
+  appends = script_appends (f);
+  g_assert_cmpuint (appends->len, ==, 2);
+  assert_literal (appends, 0, batch.messages[0].size, FALSE);
+  batch_clear (&batch);
+
+  batch_init (f, &batch, 4, 2, NULL);
+  g_assert_true (batch_append (client, "INBOX", &batch, &n_appended, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_appended, ==, 2);
+  g_assert_cmpuint (batch.results[0].uid, ==, 2);
+  g_assert_cmpuint (batch.results[1].uid, ==, 3);
+  batch_clear (&batch);
+  logout (client);
+}
+
+/* LITERAL- allows non-synchronizing literals only up to 4096 bytes: a
+ * larger message waits for the "+", in the same pipeline. */
+static void
+test_append_many_literal_minus (Fixture *f, gconstpointer data)
+{
+  static const char script[]
+      = "{\"tls\": \"implicit\", "
+        "\"capabilities\": [\"IMAP4rev1\", \"LITERAL-\", \"UIDPLUS\", \"AUTH=PLAIN\"], "
+        "\"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}]}";
+  const gsize sizes[] = { 0, 4097, 4096 };
+  FerryImapSettings settings;
+  g_autoptr (FerryImapClient) client = NULL;
+  g_autoptr (GPtrArray) appends = NULL;
+  g_autoptr (GPtrArray) messages = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize n_appended;
+  Batch batch;
+
+  start_script_server (f, script);
+  settings = script_settings (f, FERRY_SECURITY_TLS);
+  client = log_in (&settings, server_string (&f->script, "password"));
+  batch_init (f, &batch, 1, G_N_ELEMENTS (sizes), sizes);
+  g_assert_true (batch_append (client, "INBOX", &batch, &n_appended, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_appended, ==, 3);
+  g_assert_cmpuint (batch.results[2].uid, ==, 3);
+  appends = script_appends (f);
+  g_assert_cmpuint (appends->len, ==, 3);
+  assert_literal (appends, 0, batch.messages[0].size, TRUE);
+  assert_literal (appends, 1, 4097, FALSE);
+  assert_literal (appends, 2, 4096, TRUE);
+
+  select_mailbox (client, "INBOX", NULL);
+  messages = fetch_all (client);
+  g_assert_cmpuint (messages->len, ==, 3);
+  assert_body (f, client, 2, batch.texts[1]);
+  batch_clear (&batch);
+  logout (client);
+}
+
+/* A message larger than APPENDLIMIT is not sent, nor anything after it. */
+static void
+test_append_many_append_limit (Fixture *f, gconstpointer data)
+{
+  static const char script[]
+      = "{\"tls\": \"implicit\", \"capabilities\": [\"IMAP4rev1\", \"LITERAL+\", \"UIDPLUS\", "
+        "\"APPENDLIMIT=3000\", \"AUTH=PLAIN\"], "
+        "\"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}]}";
+  const gsize sizes[] = { 0, 3001, 0 };
+  FerryImapSettings settings;
+  g_autoptr (FerryImapClient) client = NULL;
+  g_autoptr (GPtrArray) appends = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize n_appended;
+  Batch batch;
+
+  start_script_server (f, script);
+  settings = script_settings (f, FERRY_SECURITY_TLS);
+  client = log_in (&settings, server_string (&f->script, "password"));
+  batch_init (f, &batch, 1, G_N_ELEMENTS (sizes), sizes);
+  g_assert_false (batch_append (client, "INBOX", &batch, &n_appended, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_DATA);
+  assert_error_mentions (error, "at most 3000 bytes (APPENDLIMIT)");
+  g_assert_cmpuint (n_appended, ==, 1);
+  appends = script_appends (f);
+  g_assert_cmpuint (appends->len, ==, 1);
+  batch_clear (&batch);
+  logout (client);
+}
+
+/* Without UIDPLUS one STATUS before the batch says from where each new
+ * message is to be found. */
+static void
+test_append_many_without_uidplus (Fixture *f, gconstpointer data)
+{
+  static const char script[]
+      = "{\"tls\": \"implicit\", \"capabilities\": [\"IMAP4rev1\", \"LITERAL+\", \"AUTH=PLAIN\"], "
+        "\"folders\": [{\"name\": \"INBOX\", \"uidnext\": 10}]}";
+  FerryImapSettings settings;
+  g_autoptr (FerryImapClient) client = NULL;
+  g_autoptr (GPtrArray) commands = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize n_appended;
+  guint status_commands = 0;
+  Batch batch;
+
+  start_script_server (f, script);
+  settings = script_settings (f, FERRY_SECURITY_TLS);
+  client = log_in (&settings, server_string (&f->script, "password"));
+  batch_init (f, &batch, 1, 3, NULL);
+  g_assert_true (batch_append (client, "INBOX", &batch, &n_appended, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_appended, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpuint (batch.results[i].uid, ==, 0);
+      g_assert_cmpuint (batch.results[i].uidvalidity, ==, 0);
+      g_assert_cmpuint (batch.results[i].uidnext_before, ==, 10);
+    }
+  commands = script_commands (f);
+  for (guint i = 0; i < commands->len; i++)
+    if (strstr (g_ptr_array_index (commands, i), " STATUS ") != NULL)
+      status_commands++;
+  g_assert_cmpuint (status_commands, ==, 1);
+  batch_clear (&batch);
+  logout (client);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1776,6 +2141,12 @@ main (int argc, char **argv)
   ADD ("names-that-do-not-decode", fixture_set_up, test_names_that_do_not_decode);
   ADD ("body-before-uid", fixture_set_up, test_body_before_uid);
   ADD ("without-uidplus", fixture_set_up, test_without_uidplus);
+  ADD ("append-many", set_up_dovecot, test_append_many);
+  ADD ("append-many/refused", fixture_set_up, test_append_many_refused);
+  ADD ("append-many/without-literal-plus", fixture_set_up, test_append_many_without_literal_plus);
+  ADD ("append-many/literal-minus", fixture_set_up, test_append_many_literal_minus);
+  ADD ("append-many/append-limit", fixture_set_up, test_append_many_append_limit);
+  ADD ("append-many/without-uidplus", fixture_set_up, test_append_many_without_uidplus);
 
 #undef ADD
   return g_test_run ();

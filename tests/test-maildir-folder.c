@@ -307,6 +307,95 @@ test_delivery_abort (Fixture *f, gconstpointer data)
   g_assert_cmpstr (tmp, ==, "");
 }
 
+#define BATCH 5
+
+static void
+begin_batch (Fixture *f, FerryMaildirDelivery **deliveries)
+{
+  for (guint i = 0; i < BATCH; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("Subject: %u\n\nbody %u\n", i, i);
+
+      deliveries[i] = ferry_maildir_folder_begin_delivery (f->folder, &error);
+      g_assert_no_error (error);
+      g_assert_true (ferry_maildir_delivery_write (deliveries[i], text, strlen (text), &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* A batch is durable in tmp/ and not visible until each is committed. */
+static void
+test_deliveries_finish_tmp (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  FerryMaildirDelivery *deliveries[BATCH];
+  g_autofree char *scan = NULL;
+
+  begin_batch (f, deliveries);
+  g_assert_true (ferry_maildir_deliveries_finish_tmp (deliveries, BATCH, &error));
+  g_assert_no_error (error);
+  scan = describe_scan (f);
+  g_assert_cmpstr (scan, ==, "");
+  for (guint i = 0; i < BATCH; i++)
+    {
+      const char *unique = ferry_maildir_delivery_get_unique (deliveries[i]);
+      g_autofree char *tmp_path = path_in (f, "tmp", unique);
+      g_autofree char *expected = g_strdup_printf ("Subject: %u\n\nbody %u\n", i, i);
+      g_autofree char *filename = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *contents = NULL;
+
+      g_assert_cmpint (ferry_maildir_delivery_get_fd (deliveries[i]), ==, -1);
+      g_assert_true (g_file_test (tmp_path, G_FILE_TEST_IS_REGULAR));
+      filename = ferry_maildir_delivery_commit (deliveries[i], 0, &error);
+      g_assert_no_error (error);
+      path = path_in (f, "new", filename);
+      g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, expected);
+      ferry_maildir_delivery_free (deliveries[i]);
+    }
+  g_free (scan);
+  scan = list_subdir (f, "tmp");
+  g_assert_cmpstr (scan, ==, "");
+  g_assert_true (ferry_maildir_deliveries_finish_tmp (NULL, 0, &error));
+  g_assert_no_error (error);
+}
+
+/* When one file of a batch cannot be flushed (here its descriptor is made
+ * a pipe's, which fsync refuses), none of the batch is left to commit:
+ * all are aborted, and the error names the file. */
+static void
+test_deliveries_finish_tmp_failure (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  FerryMaildirDelivery *deliveries[BATCH];
+  g_autofree char *failing = NULL;
+  g_autofree char *listing = NULL;
+  int pipe_fds[2];
+
+  begin_batch (f, deliveries);
+  failing = path_in (f, "tmp", ferry_maildir_delivery_get_unique (deliveries[2]));
+  g_assert_cmpint (pipe (pipe_fds), ==, 0);
+  g_assert_cmpint (dup2 (pipe_fds[0], ferry_maildir_delivery_get_fd (deliveries[2])), >=, 0);
+  close (pipe_fds[0]);
+  close (pipe_fds[1]);
+
+  g_assert_false (ferry_maildir_deliveries_finish_tmp (deliveries, BATCH, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, failing));
+  for (guint i = 0; i < BATCH; i++)
+    {
+      g_assert_cmpint (ferry_maildir_delivery_get_fd (deliveries[i]), ==, -1);
+      ferry_maildir_delivery_free (deliveries[i]);
+    }
+  listing = list_subdir (f, "tmp");
+  g_assert_cmpstr (listing, ==, "");
+  g_free (listing);
+  listing = describe_scan (f);
+  g_assert_cmpstr (listing, ==, "");
+}
+
 /* A file in the way is never replaced: the commit fails, the message stays
  * in tmp/, and the other file keeps its contents. */
 static void
@@ -838,6 +927,8 @@ main (int argc, char **argv)
   ADD ("/maildir-folder/delivery/flags", test_delivery_flags);
   ADD ("/maildir-folder/delivery/abort", test_delivery_abort);
   ADD ("/maildir-folder/delivery/never-replaces", test_delivery_never_replaces);
+  ADD ("/maildir-folder/deliveries/finish-tmp", test_deliveries_finish_tmp);
+  ADD ("/maildir-folder/deliveries/finish-tmp-failure", test_deliveries_finish_tmp_failure);
   ADD ("/maildir-folder/scan", test_scan);
   ADD ("/maildir-folder/find", test_find);
   ADD ("/maildir-folder/set-flags", test_set_flags);

@@ -8,6 +8,8 @@
  * Copyright 2026 The Ferry authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#define _GNU_SOURCE /* sync_file_range() */
+
 #include "build-config.h"
 
 #include <errno.h>
@@ -79,6 +81,22 @@ ferry_durable_fsync_fd (int fd, const char *what, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/**
+ * ferry_durable_start_writeback:
+ * @fd: an open file
+ *
+ * Starts writing @fd's dirty pages to the disk, without waiting: files
+ * that are all started first and fsynced after reach the disk together.
+ * Only a hint; durability still takes ferry_durable_fsync_fd(), which
+ * reports any error, so a file system that cannot do this is no matter.
+ */
+void
+ferry_durable_start_writeback (int fd)
+{
+  while (sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno == EINTR)
+    ;
 }
 
 /**

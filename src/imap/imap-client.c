@@ -433,13 +433,23 @@ send_literal (FerryImapClient *self,
   return TRUE;
 }
 
+/* RFC 7888: with LITERAL+ any literal may be non-synchronizing ("{n+}",
+ * sent without waiting for the server's "+"); with LITERAL- only those of
+ * up to 4096 octets. */
+static gboolean
+is_non_synchronizing (FerryImapClient *self, gsize length)
+{
+  return ferry_imap_client_has_capability (self, "LITERAL+")
+         || (length <= 4096 && ferry_imap_client_has_capability (self, "LITERAL-"));
+}
+
 /**
  * ferry_imap_client_send_parts:
  * @sensitive: the text parts hold a secret: the line is wiped after use,
  *   and preallocated so that no copy of it is left behind by a realloc
  *
- * Starts @command: its line of @parts, literals as LITERAL+ (RFC 7888)
- * when the server offers it, else each after the server's "+". When the
+ * Starts @command: its line of @parts, literals non-synchronizing where
+ * the server allows (RFC 7888), else each after the server's "+". When the
  * server answers instead of "+" (a NO to an APPEND that is too large),
  * the rest is not sent and command->response is set.
  */
@@ -452,7 +462,6 @@ ferry_imap_client_send_parts (FerryImapClient *self,
                               GCancellable *cancellable,
                               GError **error)
 {
-  gboolean literal_plus = ferry_imap_client_has_capability (self, "LITERAL+");
   gsize estimate = strlen (command->tag) + 64;
   g_autoptr (GString) line = NULL;
   gboolean ok = TRUE;
@@ -466,15 +475,18 @@ ferry_imap_client_send_parts (FerryImapClient *self,
   g_string_append_printf (line, "%s ", command->tag);
   for (gsize i = 0; ok && command->response == NULL && i < n_parts; i++)
     {
+      gboolean non_synchronizing;
+
       if (parts[i].type == FERRY_IMAP_PART_TEXT)
         {
           g_string_append_len (line, parts[i].data, (gssize) parts[i].length);
           continue;
         }
+      non_synchronizing = is_non_synchronizing (self, parts[i].length);
       g_string_append_printf (line, "{%" G_GSIZE_FORMAT "%s}\r\n", parts[i].length,
-                              literal_plus ? "+" : "");
+                              non_synchronizing ? "+" : "");
       ok = send_line (self, command, line, sensitive, cancellable, error)
-           && (literal_plus
+           && (non_synchronizing
                || ferry_imap_client_wait_continuation (self, command, cancellable, error))
            && (command->response != NULL || send_literal (self, &parts[i], cancellable, error));
     }

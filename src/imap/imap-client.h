@@ -137,6 +137,16 @@ typedef struct
                            * the message is at or above it; else 0 */
 } FerryImapAppendResult;
 
+/* One message for ferry_imap_client_append_many(). */
+typedef struct
+{
+  int fd;       /* the message, read from its current offset */
+  guint64 size; /* its size in bytes */
+  FerryMailFlags flags;
+  const char *const *keywords; /* nullable */
+  GDateTime *internal_date;    /* nullable: the server uses the present time */
+} FerryImapAppendMessage;
+
 /* What COPY or MOVE reported in [COPYUID] (UIDPLUS). */
 typedef struct
 {
@@ -262,6 +272,14 @@ gboolean ferry_imap_client_append (FerryImapClient *self,
                                    FerryImapAppendResult *result,
                                    GCancellable *cancellable,
                                    GError **error);
+gboolean ferry_imap_client_append_many (FerryImapClient *self,
+                                        const char *mailbox,
+                                        const FerryImapAppendMessage *messages,
+                                        gsize n_messages,
+                                        FerryImapAppendResult *results,
+                                        gsize *n_appended,
+                                        GCancellable *cancellable,
+                                        GError **error);
 GArray *ferry_imap_client_search_message_id (FerryImapClient *self,
                                              const char *message_id,
                                              guint32 first_uid,

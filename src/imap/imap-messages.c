@@ -1124,25 +1124,343 @@ check_upload (int fd, guint64 size, GError **error)
   return TRUE;
 }
 
+/* RFC 7889: APPENDLIMIT=n is the largest message the server takes; 0
+ * when it names none (a bare APPENDLIMIT means limits per mailbox, which
+ * the server's NO then enforces). */
+static guint64
+append_limit (FerryImapClient *self)
+{
+  static const char prefix[] = "APPENDLIMIT=";
+  const char *const *capabilities = ferry_imap_client_get_capabilities (self);
+  guint64 limit;
+
+  for (guint i = 0; capabilities[i] != NULL; i++)
+    if (g_str_has_prefix (capabilities[i], prefix)
+        && g_ascii_string_to_unsigned (capabilities[i] + strlen (prefix), 10, 1, G_MAXUINT64,
+                                       &limit, NULL))
+      return limit;
+  return 0;
+}
+
+static gboolean
+check_message (FerryImapClient *self,
+               const FerryImapAppendMessage *message,
+               guint64 limit,
+               GError **error)
+{
+  if (limit > 0 && message->size > limit)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
+                   "The message is %" G_GUINT64_FORMAT " bytes long; %s takes messages of at most "
+                   "%" G_GUINT64_FORMAT " bytes (APPENDLIMIT)",
+                   message->size, self->host, limit);
+      return FALSE;
+    }
+  return check_keywords (message->keywords, error)
+         && check_upload (message->fd, message->size, error);
+}
+
+/* Without UIDPLUS the new UIDs are unknown, but they are at or above the
+ * UIDNEXT from just before the upload (RFC 3501 2.3.1.1). */
+static gboolean
+note_uidnext_before (FerryImapClient *self,
+                     const char *mailbox,
+                     FerryImapAppendResult *results,
+                     gsize n,
+                     GCancellable *cancellable,
+                     GError **error)
+{
+  FerryImapStatusInfo status;
+
+  if (ferry_imap_client_has_capability (self, "UIDPLUS"))
+    return TRUE;
+  if (!ferry_imap_client_status (self, mailbox, &status, cancellable, error))
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    results[i].uidnext_before = status.uidnext;
+  return TRUE;
+}
+
+/* The results one APPEND command fills in: of one message, or of the
+ * whole batch of a MULTIAPPEND. */
+typedef struct
+{
+  FerryImapAppendResult *results;
+  gsize n;
+} AppendReply;
+
 static gboolean
 on_append (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
 {
-  FerryImapAppendResult *result = user_data;
-  guint64 uidvalidity, uid;
+  AppendReply *reply = user_data;
+  g_autoptr (GArray) uids = NULL;
+  const char *set;
+  guint64 uidvalidity;
 
   /* An APPENDUID from a server that does not offer UIDPLUS is not one
    * RFC 4315 stands behind. */
-  if (response->kind == FERRY_IMAP_RESPONSE_TAGGED
-      && ferry_imap_client_has_capability (self, "UIDPLUS")
-      && ferry_imap_response_has_code (response, "APPENDUID")
-      && ferry_imap_code_get_number (response->code, 0, &uidvalidity)
-      && ferry_imap_code_get_number (response->code, 1, &uid) && uidvalidity <= G_MAXUINT32
-      && uid <= G_MAXUINT32)
+  if (response->kind != FERRY_IMAP_RESPONSE_TAGGED
+      || !ferry_imap_client_has_capability (self, "UIDPLUS")
+      || !ferry_imap_response_has_code (response, "APPENDUID")
+      || !ferry_imap_code_get_number (response->code, 0, &uidvalidity) || uidvalidity > G_MAXUINT32)
+    return FALSE;
+  /* After a MULTIAPPEND, a set of the UIDs in the order of the messages
+   * (RFC 3502, on UIDPLUS). One that does not fit is ignored: the messages
+   * are there, and found as without UIDPLUS. */
+  set = ferry_imap_value_get_string (ferry_imap_value_get_item (response->code->args, 1));
+  uids = set != NULL ? ferry_imap_uid_set_parse (set, reply->n, NULL) : NULL;
+  if (uids == NULL || uids->len != reply->n)
     {
-      result->uidvalidity = (guint32) uidvalidity;
-      result->uid = (guint32) uid;
+      g_debug ("IMAP %s: ignoring [APPENDUID %s] for %" G_GSIZE_FORMAT " messages", self->host,
+               response->code->text, reply->n);
+      return FALSE;
+    }
+  for (gsize i = 0; i < reply->n; i++)
+    {
+      reply->results[i].uidvalidity = (guint32) uidvalidity;
+      reply->results[i].uid = g_array_index (uids, guint32, i);
     }
   return FALSE;
+}
+
+/* What follows the mailbox for one message (RFC 3501 6.3.11): its flags,
+ * its date and its literal. @texts keeps the text parts. */
+static void
+add_message_parts (GArray *parts, GPtrArray *texts, const FerryImapAppendMessage *message)
+{
+  g_autofree char *flag_list = ferry_imap_flags_format (message->flags, message->keywords);
+  g_autofree char *date
+      = message->internal_date != NULL ? format_internal_date (message->internal_date) : NULL;
+  char *text = g_strdup_printf (" (%s)%s%s ", flag_list, date != NULL ? " " : "",
+                                date != NULL ? date : "");
+  FerryImapPart options = { FERRY_IMAP_PART_TEXT, text, strlen (text), -1 };
+  FerryImapPart literal = { FERRY_IMAP_PART_FD, NULL, (gsize) message->size, message->fd };
+
+  g_ptr_array_add (texts, text);
+  g_array_append_val (parts, options);
+  g_array_append_val (parts, literal);
+}
+
+/* Starts one APPEND of @messages: several make a MULTIAPPEND. */
+static gboolean
+send_append (FerryImapClient *self,
+             FerryImapCommand *command,
+             const char *start,
+             const FerryImapAppendMessage *messages,
+             gsize n,
+             GCancellable *cancellable,
+             GError **error)
+{
+  g_autoptr (GArray) parts = g_array_new (FALSE, FALSE, sizeof (FerryImapPart));
+  g_autoptr (GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  FerryImapPart first = { FERRY_IMAP_PART_TEXT, start, strlen (start), -1 };
+
+  g_array_append_val (parts, first);
+  for (gsize i = 0; i < n; i++)
+    add_message_parts (parts, texts, &messages[i]);
+  return ferry_imap_client_send_parts (self, command, (const FerryImapPart *) parts->data,
+                                       parts->len, FALSE, cancellable, error);
+}
+
+/* The whole batch as one command (RFC 3502), which is all or nothing:
+ * after a failure no message of it is in the mailbox. With LITERAL+ that
+ * is one round trip for the batch. */
+static gboolean
+multiappend (FerryImapClient *self,
+             const char *what,
+             const char *start,
+             const FerryImapAppendMessage *messages,
+             gsize n,
+             FerryImapAppendResult *results,
+             gsize *n_appended,
+             GCancellable *cancellable,
+             GError **error)
+{
+  AppendReply reply = { results, n };
+  g_autoptr (FerryImapCommand) command
+      = ferry_imap_command_new (self, what, on_append, NULL, &reply);
+
+  if (!send_append (self, command, start, messages, n, cancellable, error)
+      || !ferry_imap_client_wait (self, command, cancellable, error)
+      || !ferry_imap_client_check (self, command, error))
+    return FALSE;
+  *n_appended = n;
+  return TRUE;
+}
+
+/* Waits for the oldest APPEND in @started. It counts as appended only
+ * when none before it was refused, so that the count is of the first
+ * messages; a refusal is kept in @refused (the first one). */
+static gboolean
+finish_append (FerryImapClient *self,
+               GQueue *started,
+               GError **refused,
+               gsize *n_appended,
+               GCancellable *cancellable,
+               GError **error)
+{
+  g_autoptr (FerryImapCommand) command = g_queue_pop_head (started);
+  GError *local_error = NULL;
+
+  if (!ferry_imap_client_wait (self, command, cancellable, error))
+    return FALSE;
+  if (!ferry_imap_client_check (self, command, &local_error))
+    ferry_imap_set_first_error (refused, local_error);
+  else if (*refused == NULL)
+    ++*n_appended;
+  return TRUE;
+}
+
+/* One APPEND per message, up to @depth of them in flight (RFC 3501 5.5),
+ * as ferry_imap_client_run_all() runs its commands: after a refusal no
+ * more are started, and those in flight are waited for. */
+static gboolean
+append_pipelined (FerryImapClient *self,
+                  const char *what,
+                  const char *start,
+                  const FerryImapAppendMessage *messages,
+                  gsize n,
+                  guint depth,
+                  FerryImapAppendResult *results,
+                  gsize *n_appended,
+                  GCancellable *cancellable,
+                  GError **error)
+{
+  g_autofree AppendReply *replies = g_new (AppendReply, n);
+  GQueue started = G_QUEUE_INIT;
+  GError *refused = NULL;
+  gboolean ok = TRUE;
+  gsize sent = 0;
+
+  while (ok && (started.length > 0 || (refused == NULL && sent < n)))
+    {
+      FerryImapCommand *command;
+
+      if (refused != NULL || sent == n || started.length >= depth)
+        {
+          ok = finish_append (self, &started, &refused, n_appended, cancellable, error);
+          continue;
+        }
+      replies[sent] = (AppendReply){ &results[sent], 1 };
+      command = ferry_imap_command_new (self, what, on_append, NULL, &replies[sent]);
+      g_queue_push_tail (&started, command);
+      ok = send_append (self, command, start, &messages[sent], 1, cancellable, error);
+      sent++;
+    }
+
+  g_queue_clear_full (&started, (GDestroyNotify) ferry_imap_command_free);
+  if (!ok)
+    {
+      g_clear_error (&refused);
+      return FALSE;
+    }
+  if (refused != NULL)
+    {
+      g_propagate_error (error, refused);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+upload (FerryImapClient *self,
+        const char *what,
+        const char *start,
+        const FerryImapAppendMessage *messages,
+        gsize n,
+        FerryImapAppendResult *results,
+        gsize *n_appended,
+        GCancellable *cancellable,
+        GError **error)
+{
+  gboolean non_synchronizing = ferry_imap_client_has_capability (self, "LITERAL+")
+                               || ferry_imap_client_has_capability (self, "LITERAL-");
+
+  if (n == 0)
+    return TRUE;
+  if (n > 1 && ferry_imap_client_has_capability (self, "MULTIAPPEND"))
+    return multiappend (self, what, start, messages, n, results, n_appended, cancellable, error);
+  /* With only synchronizing literals every APPEND waits for the server's
+   * "+" anyway; one at a time, a refusal leaves no doubt about the rest. */
+  return append_pipelined (self, what, start, messages, n,
+                           non_synchronizing ? FERRY_IMAP_PIPELINE_DEPTH : 1, results, n_appended,
+                           cancellable, error);
+}
+
+/**
+ * ferry_imap_client_append_many:
+ * @mailbox: UTF-8 name; it need not be selected
+ * @messages: (array length=n_messages): the messages, in order
+ * @results: (array length=n_messages) (out caller-allocates): each one's
+ *   UID (UIDPLUS), or where to look, as ferry_imap_client_append() says
+ * @n_appended: (out): how many of @messages, from the first, are in the
+ *   mailbox
+ * @error: FERRY_ERROR_NOT_FOUND when @mailbox does not exist ([TRYCREATE]),
+ *   FERRY_ERROR_DATA for a message the server cannot take
+ *
+ * Uploads @messages without waiting for one before sending the next where
+ * the server allows: as one MULTIAPPEND (RFC 3502), else as pipelined
+ * APPENDs with non-synchronizing literals (LITERAL+, or LITERAL- for
+ * messages of up to 4096 bytes, RFC 7888), else one APPEND after the
+ * other. A message larger than the server's APPENDLIMIT (RFC 7889), or
+ * that cannot be uploaded at all, is not sent; nor is anything after it.
+ *
+ * On failure the first @n_appended messages are in the mailbox, and their
+ * results are set. Of the others, as after one failed APPEND, those in
+ * flight when the connection broke may be there too; and so may those
+ * that were already sent when the server refused an earlier one of a
+ * pipeline (never after a MULTIAPPEND, which is all or nothing).
+ */
+gboolean
+ferry_imap_client_append_many (FerryImapClient *self,
+                               const char *mailbox,
+                               const FerryImapAppendMessage *messages,
+                               gsize n_messages,
+                               FerryImapAppendResult *results,
+                               gsize *n_appended,
+                               GCancellable *cancellable,
+                               GError **error)
+{
+  g_autofree char *quoted = NULL;
+  g_autofree char *start = NULL;
+  g_autofree char *what = NULL;
+  GError *invalid = NULL;
+  gsize n_valid = 0;
+  guint64 limit;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (mailbox != NULL, FALSE);
+  g_return_val_if_fail (n_messages == 0 || (messages != NULL && results != NULL), FALSE);
+  g_return_val_if_fail (n_appended != NULL, FALSE);
+
+  *n_appended = 0;
+  for (gsize i = 0; i < n_messages; i++)
+    results[i] = (FerryImapAppendResult){ 0 };
+  if (!ferry_imap_client_check_usable (self, error))
+    return FALSE;
+  quoted = ferry_imap_quote_mailbox (mailbox, error);
+  if (quoted == NULL)
+    return FALSE;
+  limit = append_limit (self);
+  while (n_valid < n_messages && check_message (self, &messages[n_valid], limit, &invalid))
+    n_valid++;
+
+  start = g_strconcat ("APPEND ", quoted, NULL);
+  what = ferry_imap_describe_mailbox ("APPEND to", mailbox);
+  if (n_valid > 0
+      && (!note_uidnext_before (self, mailbox, results, n_valid, cancellable, error)
+          || !upload (self, what, start, messages, n_valid, results, n_appended, cancellable,
+                      error)))
+    {
+      g_clear_error (&invalid);
+      return FALSE;
+    }
+  if (invalid != NULL)
+    {
+      g_propagate_error (error, invalid);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -1157,8 +1475,8 @@ on_append (FerryImapClient *self, const FerryImapResponse *response, gpointer us
  * @result: (out caller-allocates): its UID (UIDPLUS), or where to look
  * @error: FERRY_ERROR_NOT_FOUND when @mailbox does not exist ([TRYCREATE])
  *
- * Uploads a message (APPEND) as a literal, non-synchronizing with
- * LITERAL+. Without UIDPLUS the new UID is unknown: result->uidnext_before
+ * Uploads a message (APPEND) as a literal, non-synchronizing where the
+ * server allows (RFC 7888). Without UIDPLUS the new UID is unknown: result->uidnext_before
  * then says from where ferry_imap_client_search_message_id() can look.
  */
 gboolean
@@ -1173,48 +1491,16 @@ ferry_imap_client_append (FerryImapClient *self,
                           GCancellable *cancellable,
                           GError **error)
 {
-  g_autofree char *quoted = NULL;
-  g_autofree char *flag_list = NULL;
-  g_autofree char *date = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *what = NULL;
-  g_autoptr (FerryImapCommand) command = NULL;
-  FerryImapPart parts[2];
+  FerryImapAppendMessage message = { fd, size, flags, keywords, internal_date };
+  gsize n_appended;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (mailbox != NULL, FALSE);
   g_return_val_if_fail (fd >= 0, FALSE);
   g_return_val_if_fail (result != NULL, FALSE);
 
-  memset (result, 0, sizeof *result);
-  if (!ferry_imap_client_check_usable (self, error) || !check_keywords (keywords, error)
-      || !check_upload (fd, size, error))
-    return FALSE;
-  quoted = ferry_imap_quote_mailbox (mailbox, error);
-  if (quoted == NULL)
-    return FALSE;
-  if (!ferry_imap_client_has_capability (self, "UIDPLUS"))
-    {
-      FerryImapStatusInfo status;
-
-      if (!ferry_imap_client_status (self, mailbox, &status, cancellable, error))
-        return FALSE;
-      result->uidnext_before = status.uidnext;
-    }
-
-  flag_list = ferry_imap_flags_format (flags, keywords);
-  date = internal_date != NULL ? format_internal_date (internal_date) : NULL;
-  text = g_strdup_printf ("APPEND %s (%s)%s%s ", quoted, flag_list, date != NULL ? " " : "",
-                          date != NULL ? date : "");
-  what = ferry_imap_describe_mailbox ("APPEND to", mailbox);
-  parts[0] = (FerryImapPart){ FERRY_IMAP_PART_TEXT, text, strlen (text), -1 };
-  parts[1] = (FerryImapPart){ FERRY_IMAP_PART_FD, NULL, (gsize) size, fd };
-
-  command = ferry_imap_command_new (self, what, on_append, NULL, result);
-  return ferry_imap_client_send_parts (self, command, parts, G_N_ELEMENTS (parts), FALSE,
-                                       cancellable, error)
-         && ferry_imap_client_wait (self, command, cancellable, error)
-         && ferry_imap_client_check (self, command, error);
+  return ferry_imap_client_append_many (self, mailbox, &message, 1, result, &n_appended,
+                                        cancellable, error);
 }
 
 /* SEARCH ----------------------------------------------------------------------------------- */

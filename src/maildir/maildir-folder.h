@@ -72,6 +72,9 @@ gboolean ferry_maildir_delivery_write (FerryMaildirDelivery *self,
                                        gsize len,
                                        GError **error);
 gboolean ferry_maildir_delivery_finish_tmp (FerryMaildirDelivery *self, GError **error);
+gboolean ferry_maildir_deliveries_finish_tmp (FerryMaildirDelivery *const *deliveries,
+                                              guint n,
+                                              GError **error);
 char *
 ferry_maildir_delivery_commit (FerryMaildirDelivery *self, FerryMailFlags flags, GError **error);
 void ferry_maildir_delivery_abort (FerryMaildirDelivery *self);

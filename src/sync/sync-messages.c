@@ -790,6 +790,32 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
   return TRUE;
 }
 
+/* The whole batch in one go: the store makes the files durable together,
+ * or pipelines the uploads. */
+static gboolean
+commit_copies (FolderSync *fs, Side to, GArray *copies, guint *landed, GError **error)
+{
+  g_autofree FerryStoreAppend **appends = g_new (FerryStoreAppend *, copies->len);
+  g_autofree char **ids = g_new (char *, copies->len);
+  gboolean ok;
+
+  for (guint i = 0; i < copies->len; i++)
+    appends[i] = g_steal_pointer (&g_array_index (copies, Copy, i).append);
+  ok = ferry_store_append_commit_many (fs->stores[to], appends, copies->len, ids, landed, error);
+  for (guint i = 0; i < copies->len; i++)
+    {
+      Copy *copy = &g_array_index (copies, Copy, i);
+
+      copy->append = appends[i];
+      if (ids[i] != NULL)
+        {
+          g_free (*record_id (copy->record, to));
+          *record_id (copy->record, to) = ids[i];
+        }
+    }
+  return ok;
+}
+
 static gboolean
 land_copies (FolderSync *fs, Side to, GArray *copies, GError **error)
 {
@@ -802,20 +828,8 @@ land_copies (FolderSync *fs, Side to, GArray *copies, GError **error)
       abort_copies (fs, to, copies, 0);
       return FALSE;
     }
-  for (; landed < copies->len; landed++)
-    {
-      Copy *copy = &g_array_index (copies, Copy, landed);
-      g_autofree char *id = NULL;
-
-      if (!ferry_store_append_commit (target, g_steal_pointer (&copy->append), &id, &landing_error))
-        break;
-      if (id != NULL)
-        {
-          g_free (*record_id (copy->record, to));
-          *record_id (copy->record, to) = g_steal_pointer (&id);
-        }
-    }
-  abort_copies (fs, to, copies, landed + (landing_error != NULL ? 1 : 0));
+  commit_copies (fs, to, copies, &landed, &landing_error);
+  abort_copies (fs, to, copies, landed);
   if (landed > 0
       && (!ferry_store_flush (target, landing_error == NULL ? &landing_error : NULL)
           || !record_copied (fs, to, copies, landed,

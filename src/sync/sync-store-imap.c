@@ -476,6 +476,54 @@ imap_store_append_commit (FerryStore *store, FerryStoreAppend *append, char **id
   return ok;
 }
 
+static void
+close_all (int *fds, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    close (fds[i]);
+}
+
+/* The batch goes as one MULTIAPPEND or as pipelined APPENDs: on a slow
+ * link one round trip for the batch, not one or two per message. */
+static gboolean
+imap_store_append_commit_many (FerryStore *store,
+                               FerryStoreAppend **appends,
+                               guint n,
+                               char **ids,
+                               guint *n_committed,
+                               GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autofree FerryImapAppendMessage *messages = g_new0 (FerryImapAppendMessage, n);
+  g_autofree FerryImapAppendResult *results = g_new (FerryImapAppendResult, n);
+  g_autofree int *wires = g_new (int, n);
+  gsize n_appended = 0;
+  gboolean ok;
+
+  for (guint i = 0; i < n; i++)
+    {
+      wires[i] = crlf_copy (appends[i]->fd, &messages[i].size, error);
+      if (wires[i] < 0)
+        {
+          close_all (wires, i);
+          return FALSE;
+        }
+      messages[i].fd = wires[i];
+      messages[i].flags = appends[i]->flags;
+    }
+  ok = ferry_imap_client_append_many (self->client, self->selected, messages, n, results,
+                                      &n_appended, self->cancellable, error);
+  close_all (wires, n);
+  for (guint i = 0; i < n_appended; i++)
+    {
+      if (results[i].uid != 0 && results[i].uidvalidity == self->info.uidvalidity)
+        ids[i] = g_strdup_printf ("%u", results[i].uid);
+      imap_store_append_abort (store, g_steal_pointer (&appends[i]));
+    }
+  *n_committed = (guint) n_appended;
+  return ok;
+}
+
 static gboolean
 imap_store_flush (FerryStore *store, GError **error)
 {
@@ -636,6 +684,7 @@ static const FerryStoreClass imap_store_class = {
   .fetch_many = imap_store_fetch_many,
   .append_begin = imap_store_append_begin,
   .append_commit = imap_store_append_commit,
+  .append_commit_many = imap_store_append_commit_many,
   .append_abort = imap_store_append_abort,
   .flush = imap_store_flush,
   .set_flags = imap_store_set_flags,

@@ -443,6 +443,39 @@ maildir_store_append_commit (FerryStore *store, FerryStoreAppend *append, char *
   return TRUE;
 }
 
+/* All the files are made durable before any of them is renamed into
+ * place, so that no message becomes visible whose data a crash could
+ * still lose. The directories are synced once, by flush(). */
+static gboolean
+maildir_store_append_commit_many (FerryStore *store,
+                                  FerryStoreAppend **appends,
+                                  guint n,
+                                  char **ids,
+                                  guint *n_committed,
+                                  GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autofree FerryMaildirDelivery **deliveries = g_new (FerryMaildirDelivery *, n);
+
+  for (guint i = 0; i < n; i++)
+    deliveries[i] = appends[i]->store_data;
+  if (!ferry_maildir_deliveries_finish_tmp (deliveries, n, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      FerryStoreAppend *append = appends[i];
+      char *filename = ferry_maildir_delivery_commit (deliveries[i], append->flags, error);
+
+      if (filename == NULL)
+        return FALSE;
+      g_hash_table_insert (self->filenames, g_strdup (append->provisional_id), filename);
+      ids[i] = g_steal_pointer (&append->provisional_id);
+      append_free (g_steal_pointer (&appends[i]));
+      *n_committed = i + 1;
+    }
+  return TRUE;
+}
+
 static void
 maildir_store_append_abort (FerryStore *store, FerryStoreAppend *append)
 {
@@ -575,6 +608,7 @@ static const FerryStoreClass maildir_store_class = {
   .fetch = maildir_store_fetch,
   .append_begin = maildir_store_append_begin,
   .append_commit = maildir_store_append_commit,
+  .append_commit_many = maildir_store_append_commit_many,
   .append_abort = maildir_store_append_abort,
   .flush = maildir_store_flush,
   .set_flags = maildir_store_set_flags,

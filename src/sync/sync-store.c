@@ -343,6 +343,63 @@ ferry_store_append_commit (FerryStore *self, FerryStoreAppend *append, char **id
   return TRUE;
 }
 
+/**
+ * ferry_store_append_commit_many:
+ * @self: a #FerryStore
+ * @appends: (array length=n) (inout): what ferry_store_append_begin()
+ *   gave; each entry the store took is set to %NULL
+ * @n: how many
+ * @ids: (array length=n) (out caller-allocates): the new messages' ids,
+ *   each as ferry_store_append_commit() gives it; %NULL for those not
+ *   committed
+ * @n_committed: (out): how many of @appends, from the first, were committed
+ * @error: return location for a #GError
+ *
+ * As ferry_store_append_commit() for each in order, but in one go where
+ * the store can: a Maildir makes all the files durable before it renames
+ * any, an IMAP store pipelines its APPENDs. On failure the first
+ * @n_committed are part of the folder and the rest count as not
+ * committed: abort the entries of @appends left non-%NULL. As after a
+ * crash, an IMAP server may yet have some of those (an upload in flight
+ * when the connection broke, or sent before the server refused an
+ * earlier one); the engine's pending records find them on the next sync.
+ * Each message committed is one step for the crash-point tests, as it
+ * would be one at a time.
+ */
+gboolean
+ferry_store_append_commit_many (FerryStore *self,
+                                FerryStoreAppend **appends,
+                                guint n,
+                                char **ids,
+                                guint *n_committed,
+                                GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL && n_committed != NULL, FALSE);
+  g_return_val_if_fail (n == 0 || (appends != NULL && ids != NULL), FALSE);
+
+  *n_committed = 0;
+  for (guint i = 0; i < n; i++)
+    ids[i] = NULL;
+  if (n == 0)
+    return TRUE;
+  if (self->klass->append_commit_many == NULL)
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          if (!ferry_store_append_commit (self, g_steal_pointer (&appends[i]), &ids[i], error))
+            return FALSE;
+          *n_committed = i + 1;
+        }
+      return TRUE;
+    }
+  ok = self->klass->append_commit_many (self, appends, n, ids, n_committed, error);
+  for (guint i = 0; i < *n_committed; i++)
+    changed (self, "append");
+  return ok;
+}
+
 void
 ferry_store_append_abort (FerryStore *self, FerryStoreAppend *append)
 {

@@ -104,6 +104,16 @@ typedef struct
 
   FerryStoreAppend *(*append_begin) (FerryStore *self, FerryMailFlags flags, GError **error);
   gboolean (*append_commit) (FerryStore *self, FerryStoreAppend *append, char **id, GError **error);
+  /* Optional: several in order, in one go where the store can (one
+   * round of file syncs, pipelined APPENDs). It takes the appends it
+   * committed, and may take others, setting their entries to NULL; the
+   * caller aborts what is left. */
+  gboolean (*append_commit_many) (FerryStore *self,
+                                  FerryStoreAppend **appends,
+                                  guint n,
+                                  char **ids,
+                                  guint *n_committed,
+                                  GError **error);
   void (*append_abort) (FerryStore *self, FerryStoreAppend *append);
   gboolean (*flush) (FerryStore *self, GError **error);
 
@@ -166,6 +176,12 @@ gboolean ferry_store_fetch_many (
 FerryStoreAppend *ferry_store_append_begin (FerryStore *self, FerryMailFlags flags, GError **error);
 gboolean
 ferry_store_append_commit (FerryStore *self, FerryStoreAppend *append, char **id, GError **error);
+gboolean ferry_store_append_commit_many (FerryStore *self,
+                                         FerryStoreAppend **appends,
+                                         guint n,
+                                         char **ids,
+                                         guint *n_committed,
+                                         GError **error);
 void ferry_store_append_abort (FerryStore *self, FerryStoreAppend *append);
 gboolean ferry_store_flush (FerryStore *self, GError **error);
 
