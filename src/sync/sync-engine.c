@@ -130,7 +130,8 @@ typedef struct
   char *far_name; /* NULL when the server has no such folder */
   gboolean near;  /* whether the Maildir side has it */
   FerrySyncFolderRecord *record;
-  gboolean sync; /* decided by prepare_folder() */
+  gboolean sync;     /* decided by prepare_folder() */
+  char *near_digest; /* what the sync left in the near folder it changed */
 } FolderPlan;
 
 static void
@@ -138,6 +139,7 @@ folder_plan_free (FolderPlan *plan)
 {
   g_free (plan->name);
   g_free (plan->far_name);
+  g_free (plan->near_digest);
   g_free (plan);
 }
 
@@ -544,7 +546,8 @@ sync_one (Parallel *parallel, FerrySyncWorker *worker, FolderPlan *plan)
   g_autoptr (GError) error = NULL;
   FerrySyncStats stats = { 0 };
 
-  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &error);
+  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &plan->near_digest,
+                           &error);
   g_mutex_lock (&parallel->lock);
   parallel->stats->folders++;
   ferry_sync_stats_add (parallel->stats, &stats);
@@ -623,6 +626,54 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
   for (guint i = 0; i < threads->len; i++)
     worker_clear (&g_array_index (threads, WorkerThread, i).worker);
   g_mutex_clear (&parallel.lock);
+}
+
+/* A stamp for each near folder the sync changed, proven once all are done
+ * (ferry_store_stamp_folder()):
+ * by then the changes of all but the last are old enough, so the proof
+ * waits for at most one of them. Without it, the next sync would scan
+ * them all once more. */
+static void
+restamp_near_folders (FerrySyncEngine *self,
+                      GPtrArray *plans,
+                      FerrySyncStats *stats,
+                      GError **first_error)
+{
+  FerrySyncState *state = self->main.state;
+  g_autoptr (GPtrArray) stamped = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < plans->len; i++)
+    {
+      FolderPlan *plan = g_ptr_array_index (plans, i);
+
+      if (plan->near_digest == NULL || plan->record->near_stamp != NULL)
+        continue;
+      /* Only a saving for the next sync: a folder that cannot be read
+       * now (a mail reader just removed it) is looked at then. */
+      if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name, plan->near_digest,
+                                     &plan->record->near_stamp, &error))
+        {
+          g_debug ("%s: no fresh stamp: %s", plan->name, error->message);
+          g_clear_error (&error);
+        }
+      if (plan->record->near_stamp != NULL)
+        g_ptr_array_add (stamped, plan->record);
+    }
+  if (stamped->len == 0)
+    return;
+  if (!ferry_sync_state_begin (state, &error))
+    goto failed;
+  for (guint i = 0; i < stamped->len; i++)
+    if (!ferry_sync_state_update_folder (state, g_ptr_array_index (stamped, i), &error))
+      {
+        ferry_sync_state_rollback (state);
+        goto failed;
+      }
+  if (ferry_sync_state_commit (state, &error))
+    return;
+failed:
+  note_failure (self, NULL, stats, first_error, &error);
 }
 
 /**
@@ -721,6 +772,7 @@ ferry_sync_engine_run (FerrySyncEngine *self,
     }
   carry_moves (self, plans, stats, &first_error);
   sync_folders (self, plans, stats, &first_error);
+  restamp_near_folders (self, plans, stats, &first_error);
 
   if (first_error != NULL)
     {

@@ -1157,24 +1157,14 @@ near_as_left (FolderSync *fs)
   return left;
 }
 
-/* A fresh stamp for the near side the sync changed, where the store can
- * prove one; else none, and the next sync looks at it whole. */
-static gboolean
-restamp_near (FolderSync *fs, char **stamp, GError **error)
-{
-  g_autoptr (GPtrArray) left = near_as_left (fs);
-
-  g_clear_pointer (stamp, g_free);
-  return ferry_store_stamp_selected (fs->stores[NEAR], left, stamp, error);
-}
-
 /* The stamps read before the sync began are kept for a side where the
  * sync changed nothing: anything that changed there since is after them,
  * and shows next time. A side the sync changed gets no stamp, so its next
- * sync looks at it whole and records a fresh one; the near side may get
- * one at once (restamp_near()). */
+ * sync looks at it whole and records a fresh one. For the near side the
+ * engine may prove one when the account is done, from @near_digest. */
 static gboolean
-save_folder_status (FolderSync *fs, char **stamps, const guint *changes_before, GError **error)
+save_folder_status (
+    FolderSync *fs, char **stamps, const guint *changes_before, char **near_digest, GError **error)
 {
   FerrySyncFolderRecord *folder = fs->folder;
   g_autofree char *policy = copy_policy_stamp (fs->engine);
@@ -1186,11 +1176,14 @@ save_folder_status (FolderSync *fs, char **stamps, const guint *changes_before, 
 
   if (fs->engine->policy.dry_run)
     return TRUE;
-  if (ferry_store_get_change_count (fs->stores[FAR]) != changes_before[FAR])
-    g_clear_pointer (&stamps[FAR], g_free);
-  if (ferry_store_get_change_count (fs->stores[NEAR]) != changes_before[NEAR]
-      && !restamp_near (fs, &stamps[NEAR], error))
-    return FALSE;
+  for (int side = FAR; side <= NEAR; side++)
+    if (ferry_store_get_change_count (fs->stores[side]) != changes_before[side])
+      g_clear_pointer (&stamps[side], g_free);
+  if (stamps[NEAR] == NULL && near_digest != NULL)
+    {
+      g_autoptr (GPtrArray) left = near_as_left (fs);
+      *near_digest = ferry_store_listing_digest (left);
+    }
   for (int side = FAR; side <= NEAR; side++)
     {
       if (g_strcmp0 (*recorded[side], stamps[side]) != 0)
@@ -1264,6 +1257,9 @@ folder_sync_clear (FolderSync *fs)
  * @folder: the folder pair, already on both sides and in the state
  * @far_name: what the far side calls it
  * @stats: (inout): what was done is added here
+ * @near_digest: (out) (optional) (transfer full): when the sync changed
+ *   the near side, ferry_store_listing_digest() of what it left there,
+ *   for ferry_store_stamp_folder(); else untouched
  * @error: return location for a #GError
  *
  * Syncs the messages of one folder.
@@ -1274,6 +1270,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
                          FerrySyncFolderRecord *folder,
                          const char *far_name,
                          FerrySyncStats *stats,
+                         char **near_digest,
                          GError **error)
 {
   FolderSync fs = { self, worker->stores, worker->state, folder, { far_name, folder->name } };
@@ -1308,7 +1305,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
        && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
-       && save_folder_status (&fs, stamps, changes_before, error);
+       && save_folder_status (&fs, stamps, changes_before, near_digest, error);
 
   ferry_sync_stats_add (stats, &fs.stats);
   if (ok && self->report != NULL)

@@ -110,31 +110,24 @@ rescan (FerryMaildirStore *self, GError **error)
 
 /* A change this recent may be followed by another within the same tick of
  * the file system's clock, which would leave the time as it is. A file
- * system with whole-second times (FAT has two) gets this margin; one
- * with nanoseconds is stamped by the kernel's coarse clock, whose tick
- * clock_getres() tells. */
-#define STAMP_MARGIN_NS (2 * G_GINT64_CONSTANT (1000000000))
-#define NS_PER_SECOND   G_GINT64_CONSTANT (1000000000)
-/* Longer than this, and the wait for a fresh stamp is not worth it. */
-#define STAMP_MAX_WAIT_NS (100 * G_GINT64_CONSTANT (1000000))
+ * system with whole-second times (FAT has two) gets the long margin; one
+ * with nanoseconds is stamped from the kernel's coarse clock, which
+ * advances in ticks of a few milliseconds and, on an idle machine, may
+ * lag by more than one (7 ms seen): the short margin is several of them. */
+#define STAMP_MARGIN_NS       (2 * NS_PER_SECOND)
+#define STAMP_SHORT_MARGIN_NS (50 * G_GINT64_CONSTANT (1000000))
+#define NS_PER_SECOND         G_GINT64_CONSTANT (1000000000)
 
 static gint64
 now_ns (void)
 {
-  struct timespec now;
-
-  clock_gettime (CLOCK_REALTIME, &now);
-  return (gint64) now.tv_sec * NS_PER_SECOND + now.tv_nsec;
+  return g_get_real_time () * 1000;
 }
 
 static gint64
 stamp_margin_ns (gint64 latest_ns)
 {
-  struct timespec tick;
-
-  if (latest_ns % NS_PER_SECOND == 0 || clock_getres (CLOCK_REALTIME_COARSE, &tick) != 0)
-    return STAMP_MARGIN_NS;
-  return 2 * ((gint64) tick.tv_sec * NS_PER_SECOND + tick.tv_nsec);
+  return latest_ns % NS_PER_SECOND == 0 ? STAMP_MARGIN_NS : STAMP_SHORT_MARGIN_NS;
 }
 
 static gboolean
@@ -182,61 +175,47 @@ maildir_store_peek_folder (FerryStore *store, const char *name, char **stamp, GE
   return TRUE;
 }
 
-static gboolean
-scan_is (GPtrArray *scan, GPtrArray *expected)
+static char *
+scan_digest (GPtrArray *scan)
 {
-  g_autoptr (GHashTable) flags = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) messages
+      = g_ptr_array_new_full (scan->len, (GDestroyNotify) ferry_store_message_free);
 
-  if (scan->len != expected->len)
-    return FALSE;
   for (guint i = 0; i < scan->len; i++)
     {
       FerryMaildirMessage *message = g_ptr_array_index (scan, i);
-      g_hash_table_insert (flags, message->unique, GUINT_TO_POINTER (message->flags));
+      g_ptr_array_add (messages, ferry_store_message_new (message->unique, message->flags, 0));
     }
-  for (guint i = 0; i < expected->len; i++)
-    {
-      FerryStoreMessage *message = g_ptr_array_index (expected, i);
-      gpointer found;
-
-      if (!g_hash_table_lookup_extended (flags, message->id, NULL, &found)
-          || GPOINTER_TO_UINT (found) != message->flags)
-        return FALSE;
-    }
-  return TRUE;
+  return ferry_store_listing_digest (messages);
 }
 
-/* Right after the sync's own changes: once the clock has moved past them,
- * a scan that finds just what the sync left proves the stamp; any change
- * after the scan gives the directories a later time. */
+/* Right after the sync's own changes. The scan starts only once the
+ * directories' times are old enough that a later change shows as a new
+ * time (ferry_maildir_folder_scan() waits for that); when the directories
+ * are the same before and after it, and it finds just what the sync left,
+ * the stamp holds. */
 static gboolean
-maildir_store_stamp_selected (FerryStore *store, GPtrArray *expected, char **stamp, GError **error)
+maildir_store_stamp_folder (
+    FerryStore *store, const char *name, const char *digest, char **stamp, GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
-  const char *path = ferry_maildir_folder_get_path (self->selected);
-  g_autofree char *first = NULL;
-  gint64 latest_ns, wait_ns;
+  g_autoptr (FerryMaildirFolder) folder = NULL;
+  g_autoptr (GPtrArray) scan = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *found = NULL;
+  gint64 latest_ns;
 
-  first = read_stamp (path, &latest_ns);
-  if (first == NULL)
-    return TRUE;
-  wait_ns = latest_ns + stamp_margin_ns (latest_ns) - now_ns ();
-  if (wait_ns > STAMP_MAX_WAIT_NS)
-    return TRUE;
-  if (wait_ns > 0)
-    g_usleep ((gulong) (wait_ns / 1000 + 1));
-  *stamp = read_stamp (path, &latest_ns);
-  if (*stamp == NULL)
-    return TRUE;
-  if (!rescan (self, error))
-    {
-      g_clear_pointer (stamp, g_free);
-      return FALSE;
-    }
-  if (now_ns () - latest_ns < stamp_margin_ns (latest_ns) || !scan_is (self->scan, expected))
+  folder = ferry_maildir_layout_open_folder (self->layout, name, FALSE, error);
+  if (folder == NULL)
+    return FALSE;
+  before = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
+  scan = before != NULL ? ferry_maildir_folder_scan (folder, error) : NULL;
+  if (scan == NULL)
+    return before == NULL;
+  *stamp = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
+  found = scan_digest (scan);
+  if (g_strcmp0 (before, *stamp) != 0 || !g_str_equal (found, digest))
     g_clear_pointer (stamp, g_free);
-  /* A listing after this one looks at the disk again. */
-  g_clear_pointer (&self->scan, g_ptr_array_unref);
   return TRUE;
 }
 
@@ -601,7 +580,7 @@ static const FerryStoreClass maildir_store_class = {
   .create_folder = maildir_store_create_folder,
   .delete_folder = maildir_store_delete_folder,
   .peek_folder = maildir_store_peek_folder,
-  .stamp_selected = maildir_store_stamp_selected,
+  .stamp_folder = maildir_store_stamp_folder,
   .select_folder = maildir_store_select_folder,
   .list_messages = maildir_store_list_messages,
   .fetch_message_ids = maildir_store_fetch_message_ids,

@@ -8,6 +8,8 @@
  */
 #include "build-config.h"
 
+#include <string.h>
+
 #include "core/errors.h"
 #include "core/test-hooks.h"
 #include "sync/sync-store.h"
@@ -176,28 +178,67 @@ ferry_store_list_messages (FerryStore *self, GError **error)
   return self->klass->list_messages (self, error);
 }
 
+static int
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  const FerryStoreMessage *x = *(FerryStoreMessage *const *) a;
+  const FerryStoreMessage *y = *(FerryStoreMessage *const *) b;
+
+  return strcmp (x->id, y->id);
+}
+
 /**
- * ferry_store_stamp_selected:
- * @self: a #FerryStore with a folder selected
- * @expected: (element-type FerryStoreMessage): what the folder holds,
- *   as the caller believes, with the flags it believes
+ * ferry_store_listing_digest:
+ * @messages: (element-type FerryStoreMessage): a folder's messages
+ *
+ * Returns: (transfer full): a digest of their ids and flags, in any order
+ */
+char *
+ferry_store_listing_digest (GPtrArray *messages)
+{
+  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (messages->len);
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  g_return_val_if_fail (messages != NULL, NULL);
+
+  g_ptr_array_extend (sorted, messages, NULL, NULL);
+  g_ptr_array_sort (sorted, compare_ids);
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      const FerryStoreMessage *message = g_ptr_array_index (sorted, i);
+      char flags[16];
+
+      g_snprintf (flags, sizeof flags, "\t%x\n", (guint) message->flags);
+      g_checksum_update (checksum, (const guchar *) message->id, -1);
+      g_checksum_update (checksum, (const guchar *) flags, -1);
+    }
+  return g_strdup (g_checksum_get_string (checksum));
+}
+
+/**
+ * ferry_store_stamp_folder:
+ * @self: a #FerryStore
+ * @name: a folder
+ * @digest: ferry_store_listing_digest() of what the folder holds, as
+ *   the caller believes
  * @stamp: (out) (transfer full) (nullable): the change stamp, as
  *   ferry_store_peek_folder() would give it later if nothing changes;
  *   %NULL when the folder holds anything else or the store cannot tell
  * @error: return location for a #GError
  *
- * A stamp for the folder right after the caller changed it, which
- * ferry_store_peek_folder() alone gives only when a change is old enough
- * that no other can hide behind it.
+ * A stamp for a folder the caller changed a moment ago, which
+ * ferry_store_peek_folder() gives only once a change is old enough that
+ * no other can hide behind it.
  */
 gboolean
-ferry_store_stamp_selected (FerryStore *self, GPtrArray *expected, char **stamp, GError **error)
+ferry_store_stamp_folder (
+    FerryStore *self, const char *name, const char *digest, char **stamp, GError **error)
 {
-  g_return_val_if_fail (self != NULL && expected != NULL, FALSE);
+  g_return_val_if_fail (self != NULL && name != NULL && digest != NULL, FALSE);
   g_return_val_if_fail (stamp != NULL && *stamp == NULL, FALSE);
 
-  return self->klass->stamp_selected == NULL
-         || self->klass->stamp_selected (self, expected, stamp, error);
+  return self->klass->stamp_folder == NULL
+         || self->klass->stamp_folder (self, name, digest, stamp, error);
 }
 
 /**

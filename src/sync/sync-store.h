@@ -80,8 +80,9 @@ typedef struct
    * flags change, found without selecting it; NULL when the store cannot
    * tell for sure. */
   gboolean (*peek_folder) (FerryStore *self, const char *name, char **stamp, GError **error);
-  /* Optional: see ferry_store_stamp_selected(). */
-  gboolean (*stamp_selected) (FerryStore *self, GPtrArray *expected, char **stamp, GError **error);
+  /* Optional: see ferry_store_stamp_folder(). */
+  gboolean (*stamp_folder) (
+      FerryStore *self, const char *name, const char *digest, char **stamp, GError **error);
   gboolean (*select_folder) (FerryStore *self,
                              const char *name,
                              FerryStoreFolderStatus *status,
@@ -153,8 +154,9 @@ GPtrArray *ferry_store_list_folders (FerryStore *self, GError **error);
 gboolean ferry_store_create_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_delete_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_peek_folder (FerryStore *self, const char *name, char **stamp, GError **error);
-gboolean
-ferry_store_stamp_selected (FerryStore *self, GPtrArray *expected, char **stamp, GError **error);
+gboolean ferry_store_stamp_folder (
+    FerryStore *self, const char *name, const char *digest, char **stamp, GError **error);
+char *ferry_store_listing_digest (GPtrArray *messages);
 gboolean ferry_store_select_folder (FerryStore *self,
                                     const char *name,
                                     FerryStoreFolderStatus *status,
