@@ -629,10 +629,9 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
 }
 
 /* A stamp for each near folder the sync changed, proven once all are done
- * (ferry_store_stamp_folder()):
- * by then the changes of all but the last are old enough, so the proof
- * waits for at most one of them. Without it, the next sync would scan
- * them all once more. */
+ * (ferry_store_stamp_folder()), when the changes of all but the last few
+ * are old enough to prove. Without it, the next sync would look at them
+ * all once more. */
 static void
 restamp_near_folders (FerrySyncEngine *self,
                       GPtrArray *plans,

@@ -694,21 +694,41 @@ static const FerryStoreClass imap_store_class = {
   .move = imap_store_move,
 };
 
+/* The password (or token) is looked up while the connection is made: a
+ * password-command is a process to start, a keyring a D-Bus round trip,
+ * and the server's greeting takes as long. */
+typedef struct
+{
+  const FerryAccount *account;
+  GCancellable *cancellable;
+  FerrySecret *secret;
+  GError *error;
+} SecretLookup;
+
+static gpointer
+look_up_secret (gpointer data)
+{
+  SecretLookup *lookup = data;
+  const FerryAccount *account = lookup->account;
+
+  lookup->secret = account->oauth2_token_command != NULL
+                       ? ferry_secrets_oauth2_token (account, lookup->cancellable, &lookup->error)
+                       : ferry_secrets_lookup_password (account, FERRY_SERVICE_IMAP,
+                                                        lookup->cancellable, &lookup->error);
+  return NULL;
+}
+
 static gboolean
 log_in (FerryImapClient *client,
         const FerryAccount *account,
+        const FerrySecret *secret,
         GCancellable *cancellable,
         GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  g_autoptr (FerrySecret) secret = NULL;
   gboolean oauth2 = account->oauth2_token_command != NULL;
   gboolean ok;
 
-  secret = oauth2 ? ferry_secrets_oauth2_token (account, cancellable, error)
-                  : ferry_secrets_lookup_password (account, FERRY_SERVICE_IMAP, cancellable, error);
-  if (secret == NULL)
-    return FALSE;
   ok = oauth2 ? ferry_imap_client_login_xoauth2 (client, secret, cancellable, &local_error)
               : ferry_imap_client_login (client, secret, cancellable, &local_error);
   if (ok)
@@ -779,12 +799,21 @@ ferry_store_imap_new (const FerryAccount *account,
     .timeout_seconds = timeout_seconds,
   };
   g_autoptr (FerryImapClient) client = NULL;
+  g_autoptr (FerrySecret) secret = NULL;
+  SecretLookup lookup = { account, cancellable, NULL, NULL };
+  GThread *looking_up;
   FerryImapStore *self;
 
   g_return_val_if_fail (account != NULL && account->imap_host != NULL, NULL);
 
+  looking_up = g_thread_new ("ferry-secret", look_up_secret, &lookup);
   client = ferry_imap_client_connect (&settings, cancellable, error);
-  if (client == NULL || !log_in (client, account, cancellable, error)
+  g_thread_join (looking_up);
+  secret = g_steal_pointer (&lookup.secret);
+  if (client != NULL && secret == NULL)
+    g_propagate_error (error, g_steal_pointer (&lookup.error));
+  g_clear_error (&lookup.error);
+  if (client == NULL || secret == NULL || !log_in (client, account, secret, cancellable, error)
       || !start_compression (client, account, cancellable, error)
       || !enable_qresync (client, cancellable, error))
     return NULL;

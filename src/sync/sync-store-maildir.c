@@ -189,11 +189,11 @@ scan_digest (GPtrArray *scan)
   return ferry_store_listing_digest (messages);
 }
 
-/* Right after the sync's own changes. The scan starts only once the
- * directories' times are old enough that a later change shows as a new
- * time (ferry_maildir_folder_scan() waits for that); when the directories
- * are the same before and after it, and it finds just what the sync left,
- * the stamp holds. */
+/* Right after the sync's own changes, once the directories' times are old
+ * enough that a later change shows as a new time: when they are the same
+ * before and after a scan, and it finds just what the sync left, the
+ * stamp holds. A folder changed a moment ago is not waited for; its next
+ * sync looks at it. */
 static gboolean
 maildir_store_stamp_folder (
     FerryStore *store, const char *name, const char *digest, char **stamp, GError **error)
@@ -209,9 +209,11 @@ maildir_store_stamp_folder (
   if (folder == NULL)
     return FALSE;
   before = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
-  scan = before != NULL ? ferry_maildir_folder_scan (folder, error) : NULL;
+  if (before == NULL || now_ns () - latest_ns < stamp_margin_ns (latest_ns))
+    return TRUE;
+  scan = ferry_maildir_folder_scan (folder, error);
   if (scan == NULL)
-    return before == NULL;
+    return FALSE;
   *stamp = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
   found = scan_digest (scan);
   if (g_strcmp0 (before, *stamp) != 0 || !g_str_equal (found, digest))
