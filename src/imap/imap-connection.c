@@ -330,6 +330,16 @@ handshake (FerryImapConnection *self, GCancellable *cancellable, GError **error)
 /* Connecting ---------------------------------------------------------------- */
 
 static gboolean
+is_loopback_host (const char *host)
+{
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (address != NULL)
+    return g_inet_address_get_is_loopback (address);
+  return g_ascii_strcasecmp (host, "localhost") == 0;
+}
+
+static gboolean
 copy_settings (FerryImapConnection *self, const FerryImapSettings *settings, GError **error)
 {
   self->host = g_strdup (settings->host);
@@ -403,6 +413,10 @@ ferry_imap_connection_open (const FerryImapSettings *settings,
   self->address = g_network_address_new (self->host, self->port);
   client = g_socket_client_new ();
   g_socket_client_set_timeout (client, self->timeout_seconds);
+  /* No proxy is meant for this machine (GNOME's and libproxy's defaults
+   * leave it out); asking costs loading the proxy modules. */
+  if (is_loopback_host (self->host))
+    g_socket_client_set_enable_proxy (client, FALSE);
   self->socket_connection
       = g_socket_client_connect (client, self->address, cancellable, &local_error);
   if (self->socket_connection == NULL)

@@ -50,7 +50,11 @@ static const char schema[]
       "  size INTEGER NOT NULL DEFAULT 0,"
       "  far_hint INTEGER NOT NULL DEFAULT 0);"
       "CREATE UNIQUE INDEX IF NOT EXISTS message_far ON message (folder, far_id);"
-      "CREATE UNIQUE INDEX IF NOT EXISTS message_near ON message (folder, near_id);";
+      "CREATE UNIQUE INDEX IF NOT EXISTS message_near ON message (folder, near_id);"
+      /* The count of pending copies, asked of every folder at every sync,
+       * reads only these rows. */
+      "CREATE INDEX IF NOT EXISTS message_pending ON message (folder, state) WHERE state IN (1, "
+      "2);";
 
 static void
 finalize_statement (gpointer stmt)
