@@ -661,7 +661,7 @@ restamp_near_folders (FerrySyncEngine *self,
     }
   if (stamped->len == 0)
     return;
-  if (!ferry_sync_state_begin (state, &error))
+  if (!ferry_sync_state_begin_record (state, &error))
     goto failed;
   for (guint i = 0; i < stamped->len; i++)
     if (!ferry_sync_state_update_folder (state, g_ptr_array_index (stamped, i), &error))

@@ -361,7 +361,7 @@ settle_pending (FolderSync *fs, GError **error)
   if (settled->len == 0)
     return TRUE;
 
-  if (!ferry_sync_state_begin (fs->state, error))
+  if (!ferry_sync_state_begin_record (fs->state, error))
     return FALSE;
   for (guint i = 0; i < settled->len; i++)
     {
@@ -442,7 +442,7 @@ repair_replaced_folder (FolderSync *fs, Side side, GError **error)
     }
 
   fs->records = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_sync_record_free);
-  if (!ferry_sync_state_begin (fs->state, error))
+  if (!ferry_sync_state_begin_record (fs->state, error))
     return FALSE;
   if (!ferry_sync_state_remove_all_records (fs->state, fs->folder->id, error))
     goto failed;
@@ -620,7 +620,7 @@ write_record_changes (FolderSync *fs, GPtrArray *updates, GPtrArray *forgotten, 
 
   if (updates->len == 0 && forgotten->len == 0)
     return TRUE;
-  if (!ferry_sync_state_begin (state, error))
+  if (!ferry_sync_state_begin_record (state, error))
     return FALSE;
   for (guint i = 0; i < updates->len; i++)
     if (!ferry_sync_state_update_record (state, g_ptr_array_index (updates, i), error))
@@ -753,7 +753,7 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
 {
   FerrySyncState *state = fs->state;
 
-  if (!ferry_sync_state_begin (state, error))
+  if (!ferry_sync_state_begin_record (state, error))
     return FALSE;
   for (guint i = 0; i < landed; i++)
     {
@@ -1097,7 +1097,7 @@ expunge (FolderSync *fs, GError **error)
   if (g_hash_table_size (expunged) == 0 || fs->engine->policy.dry_run)
     return TRUE;
 
-  if (!ferry_sync_state_begin (state, error))
+  if (!ferry_sync_state_begin_record (state, error))
     return FALSE;
   for (guint i = 0; i < fs->records->len; i++)
     {
@@ -1200,7 +1200,7 @@ save_folder_status (
   folder->far_modseq = fs->far_listed_modseq;
   g_free (folder->copy_policy);
   folder->copy_policy = g_steal_pointer (&policy);
-  if (!ferry_sync_state_begin (fs->state, error))
+  if (!ferry_sync_state_begin_record (fs->state, error))
     return FALSE;
   if (!ferry_sync_state_update_folder (fs->state, folder, error))
     {

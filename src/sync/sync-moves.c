@@ -147,7 +147,7 @@ record_moved (FerrySyncState *state,
               const char *new_id,
               GError **error)
 {
-  if (!ferry_sync_state_begin (state, error))
+  if (!ferry_sync_state_begin_record (state, error))
     return FALSE;
   if (!ferry_sync_state_remove_record (state, move->record->row, error))
     goto failed;
@@ -184,7 +184,7 @@ carry_move (FerryStore *far, FerrySyncState *state, const Move *move, GError **e
       /* Back to what the folder sync does on its own: upload anew. */
       if (!unavailable)
         g_propagate_error (error, g_steal_pointer (&local_error));
-      if (ferry_sync_state_begin (state, unavailable ? error : NULL)
+      if (ferry_sync_state_begin_record (state, unavailable ? error : NULL)
           && ferry_sync_state_remove_record (state, arrival->row, unavailable ? error : NULL))
         ferry_sync_state_commit (state, unavailable ? error : NULL);
       else

@@ -24,7 +24,8 @@ struct _FerrySyncState
   gatomicrefcount ref_count;
   char *path;
   sqlite3 *db;
-  GHashTable *statements; /* SQL text (static) -> sqlite3_stmt */
+  GHashTable *statements;  /* SQL text (static) -> sqlite3_stmt */
+  gboolean synced_commits; /* PRAGMA synchronous is FULL, not NORMAL */
 };
 
 static const char schema[]
@@ -198,7 +199,9 @@ configure (FerrySyncState *self, GError **error)
 {
   /* WAL keeps readers (ferry status, the applet) off the writer's back;
    * synchronous = FULL makes every commit durable before the engine goes
-   * on to the change it records, which the crash rules rely on. */
+   * on to the change it records, which the crash rules rely on
+   * (ferry_sync_state_begin_record() relaxes it where they do not). */
+  self->synced_commits = TRUE;
   return exec (self,
                "PRAGMA journal_mode = WAL;"
                "PRAGMA synchronous = FULL;"
@@ -274,12 +277,26 @@ ferry_sync_state_get_path (FerrySyncState *self)
   return self->path;
 }
 
+/* Outside a transaction only: SQLite reads the setting at each commit. */
+static gboolean
+set_synced_commits (FerrySyncState *self, gboolean synced, GError **error)
+{
+  if (self->synced_commits == synced)
+    return TRUE;
+  if (!exec (self, synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+             "set how commits reach the disk", error))
+    return FALSE;
+  self->synced_commits = synced;
+  return TRUE;
+}
+
 /**
  * ferry_sync_state_begin:
  * @self: a #FerrySyncState
  * @error: return location for a #GError
  *
- * Starts a transaction; it takes the write lock at once, so a second
+ * Starts a transaction whose commit is on disk when it returns; it takes
+ * the write lock at once, so a second
  * writer waits here and not in the middle of its work.
  */
 gboolean
@@ -287,7 +304,31 @@ ferry_sync_state_begin (FerrySyncState *self, GError **error)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
-  return exec (self, "BEGIN IMMEDIATE", "start a transaction", error);
+  return set_synced_commits (self, TRUE, error)
+         && exec (self, "BEGIN IMMEDIATE", "start a transaction", error);
+}
+
+/**
+ * ferry_sync_state_begin_record:
+ * @self: a #FerrySyncState
+ * @error: return location for a #GError
+ *
+ * Starts a transaction that records what the stores did already, whose
+ * commit is not flushed to disk. A power cut may lose it, together with
+ * every commit after it up to the next flushed one (the write-ahead log
+ * is replayed up to its first incomplete commit): that leaves the state
+ * as a crash just before it would, with the stores ahead of the record,
+ * which the next sync catches up with as after any crash. A record that
+ * must be on disk before a store changes, such as a pending copy, takes
+ * ferry_sync_state_begin(); its commit flushes every one before it too.
+ */
+gboolean
+ferry_sync_state_begin_record (FerrySyncState *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return set_synced_commits (self, FALSE, error)
+         && exec (self, "BEGIN IMMEDIATE", "start a transaction", error);
 }
 
 /**

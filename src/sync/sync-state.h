@@ -77,6 +77,7 @@ void ferry_sync_state_unref (FerrySyncState *self);
 const char *ferry_sync_state_get_path (FerrySyncState *self);
 
 gboolean ferry_sync_state_begin (FerrySyncState *self, GError **error);
+gboolean ferry_sync_state_begin_record (FerrySyncState *self, GError **error);
 gboolean ferry_sync_state_commit (FerrySyncState *self, GError **error);
 void ferry_sync_state_rollback (FerrySyncState *self);
 
