@@ -24,15 +24,23 @@
  */
 #include "build-config.h"
 
-#include <curl/curl.h>
 #include <string.h>
 
 #include "core/errors.h"
 #include "core/tls-pin.h"
+#include "outbox/outbox-curl.h"
 #include "outbox/outbox-smtp.h"
 
 typedef struct curl_slist CurlSlist;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CurlSlist, curl_slist_free_all)
+
+/* g_autoptr () frees only a list that exists, and making one loaded libcurl. */
+static void
+curl_slist_free (CurlSlist *list)
+{
+  ferry_outbox_curl_get (NULL)->slist_free_all (list);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CurlSlist, curl_slist_free)
 
 #define SLOWEST_UPLOAD_BYTES_PER_SECOND 1024
 
@@ -71,6 +79,7 @@ typedef struct
   guint n_recipients;
   char *server; /* "host:port", for messages */
 
+  const FerryOutboxCurl *lib;
   CURL *curl;
   char error_buffer[CURL_ERROR_SIZE];
   gsize upload_offset;
@@ -88,28 +97,6 @@ typedef struct
   SmtpReply last_reply;     /* the latest reply, QUIT's excepted */
   SmtpStep last_reply_step; /* what it answered */
 } SmtpSession;
-
-/* libcurl's global state, set up once for all threads. */
-static gpointer
-initialize_curl (gpointer data)
-{
-  return GINT_TO_POINTER (curl_global_init (CURL_GLOBAL_DEFAULT));
-}
-
-static gboolean
-ensure_curl_initialized (GError **error)
-{
-  static GOnce once = G_ONCE_INIT;
-  CURLcode code = GPOINTER_TO_INT (g_once (&once, initialize_curl, NULL));
-
-  if (code != CURLE_OK)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE, "Cannot initialize libcurl: %s",
-                   curl_easy_strerror (code));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static void
 smtp_reply_set (SmtpReply *reply, guint code, const char *text)
@@ -138,7 +125,8 @@ smtp_session_free (SmtpSession *s)
 {
   /* First: closing the connection sends QUIT, and the debug callback
    * still writes into the session. */
-  g_clear_pointer (&s->curl, curl_easy_cleanup);
+  if (s->curl != NULL)
+    s->lib->easy_cleanup (g_steal_pointer (&s->curl));
 
   for (guint i = 0; i < s->n_recipients; i++)
     g_free (s->rcpt_replies[i].text);
@@ -154,13 +142,36 @@ smtp_session_free (SmtpSession *s)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmtpSession, smtp_session_free)
 
+/* curl_easy_setopt() takes its value through "...": these give each kind
+ * of option its type back. */
+static CURLcode
+set_long (SmtpSession *s, CURLoption option, long value)
+{
+  return s->lib->easy_setopt (s->curl, option, value);
+}
+
+static CURLcode
+set_text (SmtpSession *s, CURLoption option, const char *value)
+{
+  return s->lib->easy_setopt (s->curl, option, value);
+}
+
+static void
+set_data (SmtpSession *s, CURLoption option, void *value)
+{
+  s->lib->easy_setopt (s->curl, option, value);
+}
+
 static SmtpSession *
-smtp_session_new (const FerrySmtpRequest *request, GCancellable *cancellable)
+smtp_session_new (const FerrySmtpRequest *request,
+                  const FerryOutboxCurl *lib,
+                  GCancellable *cancellable)
 {
   SmtpSession *s = g_new0 (SmtpSession, 1);
   const FerryAccount *account = request->account;
 
   s->request = request;
+  s->lib = lib;
   s->cancellable = cancellable;
   s->n_recipients = g_strv_length ((char **) request->recipients);
   s->rcpt_replies = g_new0 (SmtpReply, s->n_recipients);
@@ -465,7 +476,6 @@ static gboolean
 configure_tls (SmtpSession *s, GError **error)
 {
   const FerryAccount *account = s->request->account;
-  CURL *curl = s->curl;
 
   if (account->smtp_security == FERRY_SECURITY_NONE)
     return TRUE;
@@ -473,20 +483,20 @@ configure_tls (SmtpSession *s, GError **error)
   /* CURLUSESSL_ALL: without STARTTLS in the server's EHLO reply the
    * transfer fails (CURLE_USE_SSL_FAILED) rather than going on in clear. */
   if (account->smtp_security == FERRY_SECURITY_STARTTLS
-      && curl_easy_setopt (curl, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL) != CURLE_OK)
+      && set_long (s, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL) != CURLE_OK)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
                    "This libcurl cannot do STARTTLS, which smtp-security = starttls requires");
       return FALSE;
     }
-  curl_easy_setopt (curl, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
+  set_long (s, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
 
   if (account->smtp_tls_fingerprint == NULL)
     {
-      curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
-      curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);
+      set_long (s, CURLOPT_SSL_VERIFYPEER, 1L);
+      set_long (s, CURLOPT_SSL_VERIFYHOST, 2L);
       if (account->smtp_ca_file != NULL)
-        curl_easy_setopt (curl, CURLOPT_CAINFO, account->smtp_ca_file);
+        set_text (s, CURLOPT_CAINFO, account->smtp_ca_file);
       return TRUE;
     }
 
@@ -494,14 +504,14 @@ configure_tls (SmtpSession *s, GError **error)
    * certificate can be used. Checked with curl 7.88 and OpenSSL: with
    * VERIFYPEER off the key is still compared during the handshake, and a
    * mismatch ends the connection before any command, AUTH included. */
-  if (curl_easy_setopt (curl, CURLOPT_PINNEDPUBLICKEY, account->smtp_tls_fingerprint) != CURLE_OK)
+  if (set_text (s, CURLOPT_PINNEDPUBLICKEY, account->smtp_tls_fingerprint) != CURLE_OK)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
                    "This libcurl cannot check smtp-tls-fingerprint; use smtp-ca-file instead");
       return FALSE;
     }
-  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  set_long (s, CURLOPT_SSL_VERIFYPEER, 0L);
+  set_long (s, CURLOPT_SSL_VERIFYHOST, 0L);
   return TRUE;
 }
 
@@ -514,14 +524,14 @@ configure_login (SmtpSession *s)
   /* Credentials go in options of their own, never in the URL. */
   if (request->oauth2_token != NULL)
     {
-      curl_easy_setopt (s->curl, CURLOPT_USERNAME, user);
-      curl_easy_setopt (s->curl, CURLOPT_XOAUTH2_BEARER, request->oauth2_token);
-      curl_easy_setopt (s->curl, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+      set_text (s, CURLOPT_USERNAME, user);
+      set_text (s, CURLOPT_XOAUTH2_BEARER, request->oauth2_token);
+      set_text (s, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
     }
   else if (request->password != NULL && user != NULL)
     {
-      curl_easy_setopt (s->curl, CURLOPT_USERNAME, user);
-      curl_easy_setopt (s->curl, CURLOPT_PASSWORD, request->password);
+      set_text (s, CURLOPT_USERNAME, user);
+      set_text (s, CURLOPT_PASSWORD, request->password);
     }
 }
 
@@ -540,14 +550,14 @@ configure_timeouts (SmtpSession *s)
   /* Each wait is bounded by the timeout, rather than the whole transfer: a
    * large message on a slow line may take far longer than any one reply
    * should, and must not be refused for it. */
-  curl_easy_setopt (s->curl, CURLOPT_CONNECTTIMEOUT, seconds);
-  curl_easy_setopt (s->curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, seconds);
-  curl_easy_setopt (s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (s->curl, CURLOPT_LOW_SPEED_TIME, seconds);
+  set_long (s, CURLOPT_CONNECTTIMEOUT, seconds);
+  set_long (s, CURLOPT_SERVER_RESPONSE_TIMEOUT, seconds);
+  set_long (s, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  set_long (s, CURLOPT_LOW_SPEED_TIME, seconds);
   /* The whole is capped as well, against a server that answers or reads
    * just fast enough to dodge those: every wait, plus the message at the
    * slowest rate worth waiting for. */
-  curl_easy_setopt (s->curl, CURLOPT_TIMEOUT, seconds * waits + upload_seconds);
+  set_long (s, CURLOPT_TIMEOUT, seconds * waits + upload_seconds);
 }
 
 static CurlSlist *
@@ -558,7 +568,7 @@ envelope_recipients (SmtpSession *s)
   for (guint i = 0; i < s->n_recipients; i++)
     {
       g_autofree char *path = g_strdup_printf ("<%s>", s->request->recipients[i]);
-      list = curl_slist_append (list, path);
+      list = s->lib->slist_append (list, path);
     }
   return list;
 }
@@ -566,38 +576,37 @@ envelope_recipients (SmtpSession *s)
 static gboolean
 configure_transfer (SmtpSession *s, CurlSlist *recipients, GError **error)
 {
-  CURL *curl = s->curl;
   const char *sender = s->request->sender != NULL ? s->request->sender : "";
   g_autofree char *url = server_url (s);
   g_autofree char *reverse_path = g_strdup_printf ("<%s>", sender);
 
-  curl_easy_setopt (curl, CURLOPT_URL, url);
-  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, s->error_buffer);
+  set_text (s, CURLOPT_URL, url);
+  set_text (s, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  set_long (s, CURLOPT_NOSIGNAL, 1L);
+  set_data (s, CURLOPT_ERRORBUFFER, s->error_buffer);
   if (!configure_tls (s, error))
     return FALSE;
   configure_login (s);
   configure_timeouts (s);
 
-  curl_easy_setopt (curl, CURLOPT_MAIL_FROM, reverse_path);
-  curl_easy_setopt (curl, CURLOPT_MAIL_RCPT, recipients);
+  set_text (s, CURLOPT_MAIL_FROM, reverse_path);
+  set_data (s, CURLOPT_MAIL_RCPT, recipients);
   /* Go on to DATA when some recipients are refused, so that the others
    * get the message (spelt with three Ls up to curl 8.1). */
-  curl_easy_setopt (curl, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+  set_long (s, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
 
-  curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE,
-                    (curl_off_t) g_bytes_get_size (s->request->data));
-  curl_easy_setopt (curl, CURLOPT_READFUNCTION, on_curl_read);
-  curl_easy_setopt (curl, CURLOPT_READDATA, s);
+  set_long (s, CURLOPT_UPLOAD, 1L);
+  s->lib->easy_setopt (s->curl, CURLOPT_INFILESIZE_LARGE,
+                       (curl_off_t) g_bytes_get_size (s->request->data));
+  s->lib->easy_setopt (s->curl, CURLOPT_READFUNCTION, on_curl_read);
+  set_data (s, CURLOPT_READDATA, s);
 
-  curl_easy_setopt (curl, CURLOPT_VERBOSE, 1L);
-  curl_easy_setopt (curl, CURLOPT_DEBUGFUNCTION, on_curl_debug);
-  curl_easy_setopt (curl, CURLOPT_DEBUGDATA, s);
-  curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, on_curl_progress);
-  curl_easy_setopt (curl, CURLOPT_XFERINFODATA, s);
+  set_long (s, CURLOPT_VERBOSE, 1L);
+  s->lib->easy_setopt (s->curl, CURLOPT_DEBUGFUNCTION, on_curl_debug);
+  set_data (s, CURLOPT_DEBUGDATA, s);
+  set_long (s, CURLOPT_NOPROGRESS, 0L);
+  s->lib->easy_setopt (s->curl, CURLOPT_XFERINFOFUNCTION, on_curl_progress);
+  set_data (s, CURLOPT_XFERINFODATA, s);
   return TRUE;
 }
 
@@ -650,7 +659,7 @@ step_name (SmtpStep step)
 static const char *
 curl_error_text (SmtpSession *s, CURLcode code)
 {
-  return s->error_buffer[0] != '\0' ? s->error_buffer : curl_easy_strerror (code);
+  return s->error_buffer[0] != '\0' ? s->error_buffer : s->lib->easy_strerror (code);
 }
 
 static char *
@@ -659,7 +668,7 @@ describe_timeout (SmtpSession *s)
   guint seconds = s->request->timeout_seconds;
   curl_off_t connect_time = 0;
 
-  curl_easy_getinfo (s->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
+  s->lib->easy_getinfo (s->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
   if (connect_time == 0)
     return g_strdup_printf ("Could not connect to %s within %u s", s->server, seconds);
   if (s->step == SMTP_STEP_GREETING)
@@ -673,9 +682,10 @@ describe_lost_connection (SmtpSession *s, CURLcode code)
 {
   long os_errno = 0;
 
-  curl_easy_getinfo (s->curl, CURLINFO_OS_ERRNO, &os_errno);
+  s->lib->easy_getinfo (s->curl, CURLINFO_OS_ERRNO, &os_errno);
   return g_strdup_printf ("Connection to %s lost during %s: %s", s->server, step_name (s->step),
-                          os_errno != 0 ? g_strerror ((int) os_errno) : curl_easy_strerror (code));
+                          os_errno != 0 ? g_strerror ((int) os_errno)
+                                        : s->lib->easy_strerror (code));
 }
 
 static char *
@@ -705,7 +715,7 @@ describe_curl_failure (SmtpSession *s, CURLcode code)
         return g_strdup_printf ("Could not find the address of %s: %s", account->smtp_host,
                                 curl_error_text (s, code));
       case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo (s->curl, CURLINFO_OS_ERRNO, &os_errno);
+        s->lib->easy_getinfo (s->curl, CURLINFO_OS_ERRNO, &os_errno);
         return g_strdup_printf ("Could not connect to %s: %s", s->server,
                                 os_errno != 0 ? g_strerror ((int) os_errno)
                                               : curl_error_text (s, code));
@@ -860,7 +870,7 @@ judge_session (SmtpSession *s, CURLcode code)
   for (guint i = 0; i < s->n_recipients; i++)
     g_ptr_array_add (result->recipients, judge_recipient (s, i, &failure));
 
-  curl_easy_getinfo (s->curl, CURLINFO_RESPONSE_CODE, &last_code);
+  s->lib->easy_getinfo (s->curl, CURLINFO_RESPONSE_CODE, &last_code);
   result->code = (guint) last_code;
   result->reply = summarize (s, result, &failure);
   return result;
@@ -893,6 +903,7 @@ ferry_outbox_smtp_deliver (const FerrySmtpRequest *request,
 {
   g_autoptr (SmtpSession) s = NULL;
   g_autoptr (CurlSlist) recipients = NULL;
+  const FerryOutboxCurl *lib;
   CURLcode code;
 
   g_return_val_if_fail (request != NULL, NULL);
@@ -902,11 +913,14 @@ ferry_outbox_smtp_deliver (const FerrySmtpRequest *request,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_account (request, error) || !ensure_curl_initialized (error))
+  if (!check_account (request, error))
+    return NULL;
+  lib = ferry_outbox_curl_get (error);
+  if (lib == NULL)
     return NULL;
 
-  s = smtp_session_new (request, cancellable);
-  s->curl = curl_easy_init ();
+  s = smtp_session_new (request, lib, cancellable);
+  s->curl = lib->easy_init ();
   if (s->curl == NULL)
     {
       g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
@@ -917,7 +931,7 @@ ferry_outbox_smtp_deliver (const FerrySmtpRequest *request,
   if (!configure_transfer (s, recipients, error))
     return NULL;
 
-  code = curl_easy_perform (s->curl);
+  code = lib->easy_perform (s->curl);
 
   if (code == CURLE_ABORTED_BY_CALLBACK && !is_positive (s->message_reply.code))
     {
