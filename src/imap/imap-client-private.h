@@ -67,7 +67,8 @@ struct _FerryImapClient
 
   GPtrArray *capabilities; /* upper case, NULL-terminated */
   gboolean capabilities_fresh;
-  GHashTable *enabled; /* upper case */
+  GHashTable *enabled;        /* upper case */
+  FerryImapCommand *enabling; /* an ENABLE not answered yet, owned */
   gboolean authenticated;
   gboolean logging_out;
 

@@ -240,6 +240,18 @@ dispatch_untagged (FerryImapClient *self, const FerryImapResponse *response, GEr
   return TRUE;
 }
 
+/* No caller waits for an ENABLE: a refusal only means that nothing was
+ * enabled (RFC 5161 3.1), which ferry_imap_client_is_enabled() tells. */
+static void
+finish_enable (FerryImapClient *self)
+{
+  FerryImapCommand *command = g_steal_pointer (&self->enabling);
+
+  if (command->response->status != FERRY_IMAP_STATUS_OK)
+    g_debug ("%s did not enable what was asked: %s", self->host, command->response->text);
+  ferry_imap_command_free (command);
+}
+
 static gboolean
 dispatch_tagged (FerryImapClient *self, FerryImapResponse *response, GError **error)
 {
@@ -256,6 +268,8 @@ dispatch_tagged (FerryImapClient *self, FerryImapResponse *response, GError **er
       note_capabilities (self, response);
       if (command->on_response != NULL)
         command->on_response (self, response, command->user_data);
+      if (command == self->enabling)
+        finish_enable (self);
       return TRUE;
     }
   client_break (self,
@@ -874,6 +888,7 @@ ferry_imap_client_unref (FerryImapClient *self)
     return;
   ferry_imap_connection_free (self->connection);
   g_queue_clear (&self->in_flight);
+  ferry_imap_command_free (self->enabling);
   g_ptr_array_unref (self->capabilities);
   g_hash_table_unref (self->enabled);
   g_clear_error (&self->broken);
@@ -1289,8 +1304,10 @@ ferry_imap_client_compress (FerryImapClient *self, GCancellable *cancellable, GE
  * ferry_imap_client_enable:
  * @extensions: such as { "QRESYNC", NULL }
  *
- * Enables those of @extensions the server offers (ENABLE, RFC 5161); ask
- * ferry_imap_client_is_enabled() which it did enable.
+ * Asks the server to enable those of @extensions it offers (ENABLE, RFC
+ * 5161), without waiting for its answer: that is read with the next
+ * command's, which saves a round trip. From then on
+ * ferry_imap_client_is_enabled() says which it did enable.
  */
 gboolean
 ferry_imap_client_enable (FerryImapClient *self,
@@ -1299,9 +1316,11 @@ ferry_imap_client_enable (FerryImapClient *self,
                           GError **error)
 {
   g_autoptr (GString) line = g_string_new ("ENABLE");
+  FerryImapCommand *command;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (extensions != NULL, FALSE);
+  g_return_val_if_fail (self->enabling == NULL, FALSE);
 
   if (!ferry_imap_client_has_capability (self, "ENABLE"))
     return ferry_imap_client_check_usable (self, error);
@@ -1311,27 +1330,42 @@ ferry_imap_client_enable (FerryImapClient *self,
       if (ferry_imap_client_has_capability (self, extensions[i]))
         g_string_append_printf (line, " %s", extensions[i]);
     }
+  if (!ferry_imap_client_check_usable (self, error))
+    return FALSE;
   if (g_str_equal (line->str, "ENABLE"))
-    return ferry_imap_client_check_usable (self, error);
-  return ferry_imap_client_run (self, "ENABLE", line->str, on_enabled, NULL, cancellable, error);
+    return TRUE;
+  command = ferry_imap_command_new (self, "ENABLE", on_enabled, NULL, NULL);
+  if (!send_command (self, command, line->str, cancellable, error))
+    {
+      ferry_imap_command_free (command);
+      return FALSE;
+    }
+  self->enabling = command;
+  return TRUE;
 }
 
 /**
  * ferry_imap_client_logout:
  *
- * Ends the session (LOGOUT; the BYE it brings is expected) and closes the
- * connection; the client is unusable afterwards, whether this succeeded
- * or not.
+ * Ends the session: sends LOGOUT and closes the connection, without
+ * waiting for the BYE and OK that would answer it (RFC 3501 6.1.3). Every
+ * command before it has had its answer, so there is nothing more to
+ * learn, and on a slow link that round trip would be a good part of a
+ * resync that finds nothing to do. The client is unusable afterwards,
+ * whether this succeeded or not.
  */
 gboolean
 ferry_imap_client_logout (FerryImapClient *self, GCancellable *cancellable, GError **error)
 {
+  g_autoptr (FerryImapCommand) command = NULL;
   gboolean ok;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
   self->logging_out = TRUE;
-  ok = ferry_imap_client_run (self, "LOGOUT", "LOGOUT", NULL, NULL, cancellable, error);
+  command = ferry_imap_command_new (self, "LOGOUT", NULL, NULL, NULL);
+  ok = ferry_imap_client_check_usable (self, error)
+       && send_command (self, command, "LOGOUT", cancellable, error);
   if (self->broken == NULL)
     self->broken = g_error_new (FERRY_ERROR, FERRY_ERROR_TEMP_FAIL, "logged out");
   g_queue_clear (&self->in_flight);
