@@ -18,6 +18,10 @@
 #include "sync/sync-engine-private.h"
 #include "sync/sync-moves.h"
 
+/* A sync may wait up to a twentieth of its own time to prove the stamps
+ * of the near folders it changed last. */
+#define RESTAMP_PATIENCE 20
+
 void
 ferry_sync_engine_report (
     FerrySyncEngine *self, FerrySyncEventKind kind, const char *folder, const char *format, ...)
@@ -629,16 +633,20 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
 }
 
 /* A stamp for each near folder the sync changed, proven once all are done
- * (ferry_store_stamp_folder()), when the changes of all but the last few
- * are old enough to prove. Without it, the next sync would look at them
- * all once more. */
+ * (ferry_store_stamp_folder()). Without it, the next sync would look at
+ * them all once more. The last folders may have changed too recently to
+ * prove: that is waited for when the wait is small next to the sync
+ * itself (@started_us), as after a first sync, so that the next one is
+ * quick; a quick sync does not wait, and the next looks at those. */
 static void
 restamp_near_folders (FerrySyncEngine *self,
                       GPtrArray *plans,
+                      gint64 started_us,
                       FerrySyncStats *stats,
                       GError **first_error)
 {
   FerrySyncState *state = self->main.state;
+  gint64 max_wait_us = (g_get_monotonic_time () - started_us) / RESTAMP_PATIENCE;
   g_autoptr (GPtrArray) stamped = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
 
@@ -651,7 +659,7 @@ restamp_near_folders (FerrySyncEngine *self,
       /* Only a saving for the next sync: a folder that cannot be read
        * now (a mail reader just removed it) is looked at then. */
       if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name, plan->near_digest,
-                                     &plan->record->near_stamp, &error))
+                                     max_wait_us, &plan->record->near_stamp, &error))
         {
           g_debug ("%s: no fresh stamp: %s", plan->name, error->message);
           g_clear_error (&error);
@@ -749,6 +757,7 @@ ferry_sync_engine_run (FerrySyncEngine *self,
   g_autoptr (GPtrArray) records = NULL;
   g_autoptr (GPtrArray) plans = NULL;
   g_autoptr (GError) first_error = NULL;
+  gint64 started_us = g_get_monotonic_time ();
   char delimiter = '\0';
 
   g_return_val_if_fail (self != NULL && stats != NULL, FALSE);
@@ -771,7 +780,7 @@ ferry_sync_engine_run (FerrySyncEngine *self,
     }
   carry_moves (self, plans, stats, &first_error);
   sync_folders (self, plans, stats, &first_error);
-  restamp_near_folders (self, plans, stats, &first_error);
+  restamp_near_folders (self, plans, started_us, stats, &first_error);
 
   if (first_error != NULL)
     {

@@ -192,11 +192,15 @@ scan_digest (GPtrArray *scan)
 /* Right after the sync's own changes, once the directories' times are old
  * enough that a later change shows as a new time: when they are the same
  * before and after a scan, and it finds just what the sync left, the
- * stamp holds. A folder changed a moment ago is not waited for; its next
- * sync looks at it. */
+ * stamp holds. A folder changed a moment ago is waited for only up to
+ * @max_wait_us; else its next sync looks at it. */
 static gboolean
-maildir_store_stamp_folder (
-    FerryStore *store, const char *name, const char *digest, char **stamp, GError **error)
+maildir_store_stamp_folder (FerryStore *store,
+                            const char *name,
+                            const char *digest,
+                            gint64 max_wait_us,
+                            char **stamp,
+                            GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
   g_autoptr (FerryMaildirFolder) folder = NULL;
@@ -204,13 +208,19 @@ maildir_store_stamp_folder (
   g_autofree char *before = NULL;
   g_autofree char *found = NULL;
   gint64 latest_ns;
+  gint64 too_young_ns;
 
   folder = ferry_maildir_layout_open_folder (self->layout, name, FALSE, error);
   if (folder == NULL)
     return FALSE;
   before = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
-  if (before == NULL || now_ns () - latest_ns < stamp_margin_ns (latest_ns))
+  if (before == NULL)
     return TRUE;
+  too_young_ns = latest_ns + stamp_margin_ns (latest_ns) - now_ns ();
+  if (too_young_ns > max_wait_us * 1000)
+    return TRUE;
+  if (too_young_ns > 0)
+    g_usleep ((gulong) (too_young_ns / 1000 + 1));
   scan = ferry_maildir_folder_scan (folder, error);
   if (scan == NULL)
     return FALSE;

@@ -221,6 +221,8 @@ ferry_store_listing_digest (GPtrArray *messages)
  * @name: a folder
  * @digest: ferry_store_listing_digest() of what the folder holds, as
  *   the caller believes
+ * @max_wait_us: how long it may wait for the latest change to be old
+ *   enough; 0 not to wait
  * @stamp: (out) (transfer full) (nullable): the change stamp, as
  *   ferry_store_peek_folder() would give it later if nothing changes;
  *   %NULL when the folder holds anything else or the store cannot tell
@@ -231,14 +233,18 @@ ferry_store_listing_digest (GPtrArray *messages)
  * no other can hide behind it.
  */
 gboolean
-ferry_store_stamp_folder (
-    FerryStore *self, const char *name, const char *digest, char **stamp, GError **error)
+ferry_store_stamp_folder (FerryStore *self,
+                          const char *name,
+                          const char *digest,
+                          gint64 max_wait_us,
+                          char **stamp,
+                          GError **error)
 {
   g_return_val_if_fail (self != NULL && name != NULL && digest != NULL, FALSE);
   g_return_val_if_fail (stamp != NULL && *stamp == NULL, FALSE);
 
   return self->klass->stamp_folder == NULL
-         || self->klass->stamp_folder (self, name, digest, stamp, error);
+         || self->klass->stamp_folder (self, name, digest, max_wait_us, stamp, error);
 }
 
 /**
