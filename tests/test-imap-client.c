@@ -264,6 +264,17 @@ script_settings (Fixture *f, FerrySecurity security)
   };
 }
 
+/* Starts the scripted server with @script and logs in over TLS. */
+static FerryImapClient *
+log_in_script (Fixture *f, const char *script)
+{
+  FerryImapSettings settings;
+
+  start_script_server (f, script);
+  settings = script_settings (f, FERRY_SECURITY_TLS);
+  return log_in (&settings, server_string (&f->script, "password"));
+}
+
 static void
 logout (FerryImapClient *client)
 {
@@ -1688,15 +1699,12 @@ test_bye_in_a_fetch (Fixture *f, gconstpointer data)
       "{\"tls\": \"implicit\", %s, \"faults\": [{\"command\": \"UID FETCH\", \"action\": \"bye\", "
       "\"after\": 1, \"text\": \"shutting down for maintenance\"}]}",
       one_inbox);
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GPtrArray) messages = NULL;
   g_autoptr (GError) error = NULL;
   FerryImapMailboxInfo info;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   select_mailbox (client, "INBOX", &info);
   g_assert_cmpuint (info.uidvalidity, ==, 7);
   messages = ferry_imap_client_fetch_info_range (client, 1, 0, 0, 0, NULL, &error);
@@ -1748,15 +1756,12 @@ test_body_before_uid (Fixture *f, gconstpointer data)
       "\"reply\", \"lines\": [\"* 1 FETCH (BODY[] {14}\", \"Hello world!\\r\\n UID 2)\", "
       "\"* 2 FETCH (BODY[] {5}\", \"other UID 9)\", \"{tag} OK done\"]}]}",
       one_inbox);
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GError) error = NULL;
   const guint32 uids[] = { 1, 2 };
   Bodies bodies;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   select_mailbox (client, "INBOX", NULL);
   bodies_init (&bodies, f);
   ferry_imap_client_fetch_bodies (client, uids, G_N_ELEMENTS (uids), bodies_open, bodies_close,
@@ -1783,7 +1788,6 @@ test_without_uidplus (Fixture *f, gconstpointer data)
         "\"faults\": [{\"command\": \"UID SEARCH\", \"match\": \"DELETED\", \"times\": 0, "
         "\"action\": \"reply\", \"lines\": [\"* SEARCH 1\", \"{tag} OK searched\"]},"
         "{\"command\": \"UID COPY\", \"action\": \"reply\", \"lines\": [\"{tag} OK copied\"]}]}";
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (FerryImapCopyResult) moved = NULL;
   g_autoptr (GPtrArray) messages = NULL;
@@ -1793,9 +1797,7 @@ test_without_uidplus (Fixture *f, gconstpointer data)
   const guint32 third[] = { 3 };
   FerryImapAppendResult result;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   result = append_text (f, client, "INBOX", "Subject: new\r\n\r\nnew\r\n", 0, NULL);
   g_assert_cmpuint (result.uid, ==, 0);
   g_assert_cmpuint (result.uidvalidity, ==, 0);
@@ -1921,16 +1923,13 @@ test_append_many_refused (Fixture *f, gconstpointer data)
       = "{\"tls\": \"implicit\", \"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}], "
         "\"faults\": [{\"command\": \"APPEND\", \"skip\": 2, \"action\": \"reply\", "
         "\"lines\": [\"{tag} NO [OVERQUOTA] mailbox is full\"]}]}";
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GPtrArray) appends = NULL;
   g_autoptr (GError) error = NULL;
   gsize n_appended;
   Batch batch;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   batch_init (f, &batch, 1, 5, NULL);
   g_assert_false (batch_append (client, "INBOX", &batch, &n_appended, &error));
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL);
@@ -1959,16 +1958,13 @@ test_append_many_without_literal_plus (Fixture *f, gconstpointer data)
         "\"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}], "
         "\"faults\": [{\"command\": \"APPEND\", \"skip\": 1, \"action\": \"reply\", "
         "\"lines\": [\"{tag} NO [LIMIT] message too large\"]}]}";
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GPtrArray) appends = NULL;
   g_autoptr (GError) error = NULL;
   gsize n_appended;
   Batch batch;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   batch_init (f, &batch, 1, 3, NULL);
   g_assert_false (batch_append (client, "INBOX", &batch, &n_appended, &error));
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL);
@@ -2001,7 +1997,6 @@ test_append_many_literal_minus (Fixture *f, gconstpointer data)
         "\"capabilities\": [\"IMAP4rev1\", \"LITERAL-\", \"UIDPLUS\", \"AUTH=PLAIN\"], "
         "\"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}]}";
   const gsize sizes[] = { 0, 4097, 4096 };
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GPtrArray) appends = NULL;
   g_autoptr (GPtrArray) messages = NULL;
@@ -2009,9 +2004,7 @@ test_append_many_literal_minus (Fixture *f, gconstpointer data)
   gsize n_appended;
   Batch batch;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   batch_init (f, &batch, 1, G_N_ELEMENTS (sizes), sizes);
   g_assert_true (batch_append (client, "INBOX", &batch, &n_appended, &error));
   g_assert_no_error (error);
@@ -2040,16 +2033,13 @@ test_append_many_append_limit (Fixture *f, gconstpointer data)
         "\"APPENDLIMIT=3000\", \"AUTH=PLAIN\"], "
         "\"folders\": [{\"name\": \"INBOX\", \"uidvalidity\": 7}]}";
   const gsize sizes[] = { 0, 3001, 0 };
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GPtrArray) appends = NULL;
   g_autoptr (GError) error = NULL;
   gsize n_appended;
   Batch batch;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   batch_init (f, &batch, 1, G_N_ELEMENTS (sizes), sizes);
   g_assert_false (batch_append (client, "INBOX", &batch, &n_appended, &error));
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_DATA);
@@ -2069,7 +2059,6 @@ test_append_many_without_uidplus (Fixture *f, gconstpointer data)
   static const char script[]
       = "{\"tls\": \"implicit\", \"capabilities\": [\"IMAP4rev1\", \"LITERAL+\", \"AUTH=PLAIN\"], "
         "\"folders\": [{\"name\": \"INBOX\", \"uidnext\": 10}]}";
-  FerryImapSettings settings;
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (GPtrArray) commands = NULL;
   g_autoptr (GError) error = NULL;
@@ -2077,9 +2066,7 @@ test_append_many_without_uidplus (Fixture *f, gconstpointer data)
   guint status_commands = 0;
   Batch batch;
 
-  start_script_server (f, script);
-  settings = script_settings (f, FERRY_SECURITY_TLS);
-  client = log_in (&settings, server_string (&f->script, "password"));
+  client = log_in_script (f, script);
   batch_init (f, &batch, 1, 3, NULL);
   g_assert_true (batch_append (client, "INBOX", &batch, &n_appended, &error));
   g_assert_no_error (error);

@@ -251,8 +251,6 @@ test_delivery_stages (Fixture *f, gconstpointer data)
   g_assert_true (m->in_new);
   g_assert_cmphex (m->flags, ==, 0);
   g_assert_cmpstr (m->extra_flags, ==, "");
-  g_assert_cmpuint (m->size, ==, 18);
-  g_assert_cmpint (ABS (m->mtime_ns / 1000 - g_get_real_time ()), <, 60 * G_USEC_PER_SEC);
 
   /* freeing a committed delivery leaves the message alone */
   g_clear_pointer (&delivery, ferry_maildir_delivery_free);
@@ -278,7 +276,6 @@ test_delivery_flags (Fixture *f, gconstpointer data)
   g_assert_cmphex (flagged->flags, ==, FERRY_MAIL_FLAG_FLAGGED);
   g_assert_true (plain->in_new);
   g_assert_cmpstr (plain->filename, ==, plain->unique);
-  g_assert_cmpuint (plain->size, ==, 3);
 }
 
 static void
@@ -462,7 +459,6 @@ test_scan (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   m = g_ptr_array_index (messages, 1);
   g_assert_cmpstr (m->unique, ==, "b");
-  g_assert_cmpuint (m->size, ==, 5);
   m = g_ptr_array_index (messages, 2);
   g_assert_cmpstr (m->unique, ==, "c");
   g_assert_cmphex (m->flags, ==, FERRY_MAIL_FLAG_ANSWERED | FERRY_MAIL_FLAG_SEEN);

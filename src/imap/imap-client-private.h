@@ -105,6 +105,22 @@ gboolean ferry_imap_client_wait (FerryImapClient *self,
                                  GCancellable *cancellable,
                                  GError **error);
 gboolean ferry_imap_client_check (FerryImapClient *self, FerryImapCommand *command, GError **error);
+/* Makes command @index of a pipeline, sets @command to it, and sends it. */
+typedef gboolean (*FerryImapStartFunc) (FerryImapClient *self,
+                                        guint index,
+                                        gpointer user_data,
+                                        FerryImapCommand **command,
+                                        GCancellable *cancellable,
+                                        GError **error);
+
+gboolean ferry_imap_client_pipeline (FerryImapClient *self,
+                                     guint n_commands,
+                                     guint depth,
+                                     FerryImapStartFunc start,
+                                     gpointer user_data,
+                                     guint *n_succeeded,
+                                     GCancellable *cancellable,
+                                     GError **error);
 gboolean ferry_imap_client_run_all (FerryImapClient *self,
                                     const char *what,
                                     GPtrArray *lines,

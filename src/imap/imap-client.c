@@ -590,11 +590,13 @@ ferry_imap_client_check (FerryImapClient *self, FerryImapCommand *command, GErro
 }
 
 /* Waits for the oldest command in @started and checks it; a refusal is
- * kept in @refused (the first one) and the others still run. */
+ * kept in @refused (the first one) and the others still run. A success
+ * before any refusal adds to @n_succeeded. */
 static gboolean
 finish_oldest (FerryImapClient *self,
                GQueue *started,
                GError **refused,
+               guint *n_succeeded,
                GCancellable *cancellable,
                GError **error)
 {
@@ -605,48 +607,55 @@ finish_oldest (FerryImapClient *self,
     return FALSE;
   if (!ferry_imap_client_check (self, command, &local_error))
     ferry_imap_set_first_error (refused, local_error);
+  else if (*refused == NULL)
+    ++*n_succeeded;
   return TRUE;
 }
 
 /**
- * ferry_imap_client_run_all:
- * @what: the commands, for messages: "UID FETCH"
- * @lines: the commands' text, without tags
+ * ferry_imap_client_pipeline:
+ * @n_commands: how many commands to run
+ * @depth: how many may be in flight at once (RFC 3501 5.5)
+ * @start: makes and sends each command, in order
+ * @n_succeeded: (out) (optional): how many of the commands, from the
+ *   first, succeeded
  *
- * Runs @lines pipelined, FERRY_IMAP_PIPELINE_DEPTH at a time, with the
- * same handlers. After a refusal no more are started; those in flight
- * are waited for, and the first refusal is the error.
+ * Runs @n_commands commands without waiting for one before sending the
+ * next, up to @depth of them. After a refusal no more are started; those
+ * in flight are waited for, and the first refusal is the error.
  */
 gboolean
-ferry_imap_client_run_all (FerryImapClient *self,
-                           const char *what,
-                           GPtrArray *lines,
-                           FerryImapResponseFunc on_response,
-                           FerryImapLiteralClaimFunc on_literal,
-                           gpointer user_data,
-                           GCancellable *cancellable,
-                           GError **error)
+ferry_imap_client_pipeline (FerryImapClient *self,
+                            guint n_commands,
+                            guint depth,
+                            FerryImapStartFunc start,
+                            gpointer user_data,
+                            guint *n_succeeded,
+                            GCancellable *cancellable,
+                            GError **error)
 {
   GQueue started = G_QUEUE_INIT;
   GError *refused = NULL;
+  guint succeeded = 0;
   gboolean ok = ferry_imap_client_check_usable (self, error);
 
-  for (guint i = 0; ok && refused == NULL && i < lines->len; i++)
+  for (guint i = 0; ok && refused == NULL && i < n_commands; i++)
     {
-      FerryImapCommand *command;
+      FerryImapCommand *command = NULL;
 
-      if (started.length >= FERRY_IMAP_PIPELINE_DEPTH)
-        ok = finish_oldest (self, &started, &refused, cancellable, error);
+      if (started.length >= depth)
+        ok = finish_oldest (self, &started, &refused, &succeeded, cancellable, error);
       if (!ok || refused != NULL)
         break;
-      command = ferry_imap_command_new (self, what, on_response, on_literal, user_data);
+      ok = start (self, i, user_data, &command, cancellable, error);
       g_queue_push_tail (&started, command);
-      ok = send_command (self, command, g_ptr_array_index (lines, i), cancellable, error);
     }
   while (ok && started.length > 0)
-    ok = finish_oldest (self, &started, &refused, cancellable, error);
+    ok = finish_oldest (self, &started, &refused, &succeeded, cancellable, error);
 
   g_queue_clear_full (&started, (GDestroyNotify) ferry_imap_command_free);
+  if (n_succeeded != NULL)
+    *n_succeeded = succeeded;
   if (!ok)
     {
       g_clear_error (&refused);
@@ -658,6 +667,55 @@ ferry_imap_client_run_all (FerryImapClient *self,
       return FALSE;
     }
   return TRUE;
+}
+
+typedef struct
+{
+  const char *what;
+  GPtrArray *lines;
+  FerryImapResponseFunc on_response;
+  FerryImapLiteralClaimFunc on_literal;
+  gpointer user_data;
+} LineCommands;
+
+static gboolean
+start_line (FerryImapClient *self,
+            guint index,
+            gpointer data,
+            FerryImapCommand **command,
+            GCancellable *cancellable,
+            GError **error)
+{
+  LineCommands *commands = data;
+
+  *command = ferry_imap_command_new (self, commands->what, commands->on_response,
+                                     commands->on_literal, commands->user_data);
+  return send_command (self, *command, g_ptr_array_index (commands->lines, index), cancellable,
+                       error);
+}
+
+/**
+ * ferry_imap_client_run_all:
+ * @what: the commands, for messages: "UID FETCH"
+ * @lines: the commands' text, without tags
+ *
+ * Runs @lines as ferry_imap_client_pipeline() does,
+ * FERRY_IMAP_PIPELINE_DEPTH at a time, with the same handlers.
+ */
+gboolean
+ferry_imap_client_run_all (FerryImapClient *self,
+                           const char *what,
+                           GPtrArray *lines,
+                           FerryImapResponseFunc on_response,
+                           FerryImapLiteralClaimFunc on_literal,
+                           gpointer user_data,
+                           GCancellable *cancellable,
+                           GError **error)
+{
+  LineCommands commands = { what, lines, on_response, on_literal, user_data };
+
+  return ferry_imap_client_pipeline (self, lines->len, FERRY_IMAP_PIPELINE_DEPTH, start_line,
+                                     &commands, NULL, cancellable, error);
 }
 
 gboolean

@@ -1288,32 +1288,33 @@ multiappend (FerryImapClient *self,
   return TRUE;
 }
 
-/* Waits for the oldest APPEND in @started. It counts as appended only
- * when none before it was refused, so that the count is of the first
- * messages; a refusal is kept in @refused (the first one). */
-static gboolean
-finish_append (FerryImapClient *self,
-               GQueue *started,
-               GError **refused,
-               gsize *n_appended,
-               GCancellable *cancellable,
-               GError **error)
+typedef struct
 {
-  g_autoptr (FerryImapCommand) command = g_queue_pop_head (started);
-  GError *local_error = NULL;
+  const char *what;
+  const char *start;
+  const FerryImapAppendMessage *messages;
+  AppendReply *replies;
+} PipelinedAppends;
 
-  if (!ferry_imap_client_wait (self, command, cancellable, error))
-    return FALSE;
-  if (!ferry_imap_client_check (self, command, &local_error))
-    ferry_imap_set_first_error (refused, local_error);
-  else if (*refused == NULL)
-    ++*n_appended;
-  return TRUE;
+static gboolean
+start_append (FerryImapClient *self,
+              guint index,
+              gpointer data,
+              FerryImapCommand **command,
+              GCancellable *cancellable,
+              GError **error)
+{
+  PipelinedAppends *appends = data;
+
+  *command
+      = ferry_imap_command_new (self, appends->what, on_append, NULL, &appends->replies[index]);
+  return send_append (self, *command, appends->start, &appends->messages[index], 1, cancellable,
+                      error);
 }
 
-/* One APPEND per message, up to @depth of them in flight (RFC 3501 5.5),
- * as ferry_imap_client_run_all() runs its commands: after a refusal no
- * more are started, and those in flight are waited for. */
+/* One APPEND per message, up to @depth of them in flight: after a
+ * refusal no more are started, and only the messages before it count as
+ * appended. */
 static gboolean
 append_pipelined (FerryImapClient *self,
                   const char *what,
@@ -1327,39 +1328,16 @@ append_pipelined (FerryImapClient *self,
                   GError **error)
 {
   g_autofree AppendReply *replies = g_new (AppendReply, n);
-  GQueue started = G_QUEUE_INIT;
-  GError *refused = NULL;
-  gboolean ok = TRUE;
-  gsize sent = 0;
+  PipelinedAppends appends = { what, start, messages, replies };
+  guint succeeded = 0;
+  gboolean ok;
 
-  while (ok && (started.length > 0 || (refused == NULL && sent < n)))
-    {
-      FerryImapCommand *command;
-
-      if (refused != NULL || sent == n || started.length >= depth)
-        {
-          ok = finish_append (self, &started, &refused, n_appended, cancellable, error);
-          continue;
-        }
-      replies[sent] = (AppendReply){ &results[sent], 1 };
-      command = ferry_imap_command_new (self, what, on_append, NULL, &replies[sent]);
-      g_queue_push_tail (&started, command);
-      ok = send_append (self, command, start, &messages[sent], 1, cancellable, error);
-      sent++;
-    }
-
-  g_queue_clear_full (&started, (GDestroyNotify) ferry_imap_command_free);
-  if (!ok)
-    {
-      g_clear_error (&refused);
-      return FALSE;
-    }
-  if (refused != NULL)
-    {
-      g_propagate_error (error, refused);
-      return FALSE;
-    }
-  return TRUE;
+  for (gsize i = 0; i < n; i++)
+    replies[i] = (AppendReply){ &results[i], 1 };
+  ok = ferry_imap_client_pipeline (self, (guint) n, depth, start_append, &appends, &succeeded,
+                                   cancellable, error);
+  *n_appended = succeeded;
+  return ok;
 }
 
 static gboolean

@@ -79,7 +79,7 @@ ferry_maildir_message_free (FerryMaildirMessage *message)
 }
 
 static FerryMaildirMessage *
-message_new (const char *filename, gboolean in_new, const struct stat *st)
+message_new (const char *filename, gboolean in_new)
 {
   FerryMaildirMessage *message = g_new0 (FerryMaildirMessage, 1);
 
@@ -87,8 +87,6 @@ message_new (const char *filename, gboolean in_new, const struct stat *st)
   message->in_new = in_new;
   ferry_maildir_flags_parse_filename (filename, &message->unique, &message->flags,
                                       &message->extra_flags);
-  message->size = (guint64) st->st_size;
-  message->mtime_ns = (gint64) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
   return message;
 }
 
@@ -268,47 +266,66 @@ changed_recently (const struct stat *st)
   return ABS (g_get_real_time () - mtime_usec) < SETTLE_USEC;
 }
 
+/* Whether @entry is a file, which readdir() mostly tells: a folder of
+ * 50,000 messages is read without 50,000 stat() calls. */
+static gboolean
+is_regular_file (
+    DIR *dir, const char *dir_path, const struct dirent *entry, gboolean *is_file, GError **error)
+{
+  const char *name = entry->d_name;
+  g_autofree char *shown = NULL;
+  struct stat st;
+
+  *is_file = entry->d_type == DT_REG;
+  if (entry->d_type == DT_REG || entry->d_type == DT_DIR)
+    return TRUE;
+  /* Unknown to this file system, or a symbolic link: what it leads to. */
+  if (fstatat (dirfd (dir), name, &st, 0) != 0)
+    {
+      int saved_errno = errno;
+      g_autofree char *path = g_build_filename (dir_path, name, NULL);
+
+      if (saved_errno != ENOENT)
+        {
+          ferry_maildir_fs_set_errno_error (error, saved_errno, "read", path);
+          return FALSE;
+        }
+      shown = ferry_maildir_fs_display (path);
+      g_debug ("%s went away while Ferry read its folder", shown);
+      return TRUE;
+    }
+  *is_file = S_ISREG (st.st_mode);
+  return TRUE;
+}
+
 static gboolean
 add_entry (DIR *dir,
            const char *dir_path,
-           const char *name,
+           const struct dirent *entry,
            gboolean in_new,
            const char *only_unique,
            GPtrArray *out,
            GError **error)
 {
+  const char *name = entry->d_name;
   g_autofree char *unique = NULL;
   g_autofree char *shown = NULL;
-  struct stat st;
+  gboolean is_file;
 
   if (name[0] == '.')
     return TRUE;
   ferry_maildir_flags_parse_filename (name, &unique, NULL, NULL);
   if (*unique == '\0' || (only_unique != NULL && !g_str_equal (unique, only_unique)))
     return TRUE;
-
-  if (fstatat (dirfd (dir), name, &st, 0) != 0)
+  if (!is_regular_file (dir, dir_path, entry, &is_file, error))
+    return FALSE;
+  if (is_file)
     {
-      int saved_errno = errno;
-      g_autofree char *path = g_build_filename (dir_path, name, NULL);
-
-      if (saved_errno == ENOENT)
-        {
-          shown = ferry_maildir_fs_display (path);
-          g_debug ("%s went away while Ferry read its folder", shown);
-          return TRUE;
-        }
-      ferry_maildir_fs_set_errno_error (error, saved_errno, "read", path);
-      return FALSE;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      shown = ferry_maildir_fs_display (name);
-      g_debug ("%s/%s is not a regular file; it is not a message", dir_path, shown);
+      g_ptr_array_add (out, message_new (name, in_new));
       return TRUE;
     }
-
-  g_ptr_array_add (out, message_new (name, in_new, &st));
+  shown = ferry_maildir_fs_display (name);
+  g_debug ("%s/%s is not a regular file; it is not a message", dir_path, shown);
   return TRUE;
 }
 
@@ -332,7 +349,7 @@ read_subdir (FerryMaildirFolder *self,
       return FALSE;
     }
   for (errno = 0; (entry = readdir (dir)) != NULL; errno = 0)
-    if (!add_entry (dir, path, entry->d_name, in_new, only_unique, out, error))
+    if (!add_entry (dir, path, entry, in_new, only_unique, out, error))
       {
         closedir (dir);
         return FALSE;

@@ -18,8 +18,6 @@ typedef struct
   gboolean in_new;      /* in new/ (not yet seen by a mail reader), else in cur/ */
   FerryMailFlags flags; /* from the "2," info; 0 without it */
   char *extra_flags;    /* other info letters, kept on rewrites; "" for none */
-  guint64 size;         /* st_size */
-  gint64 mtime_ns;      /* st_mtim in nanoseconds since the epoch */
 } FerryMaildirMessage;
 
 typedef struct _FerryMaildirFolder FerryMaildirFolder;

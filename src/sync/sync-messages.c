@@ -850,16 +850,22 @@ land_copies (FolderSync *fs, Side to, GArray *copies, GError **error)
 static gboolean
 wants_copy (FolderSync *fs, Side from, FerryStoreMessage *message)
 {
-  guint64 max_size = fs->engine->policy.max_size;
-
   /* A message marked deleted before it was ever synced is not copied to a
    * side that would expunge it at once, as mbsync does; elsewhere it
    * arrives marked deleted. */
-  if (is_paired (fs, message, from)
-      || ((message->flags & FERRY_MAIL_FLAG_DELETED)
-          && (fs->engine->policy.expunge & policy_side[OTHER (from)])))
-    return FALSE;
-  if (max_size > 0 && message->size > max_size)
+  return !is_paired (fs, message, from)
+         && !((message->flags & FERRY_MAIL_FLAG_DELETED)
+              && (fs->engine->policy.expunge & policy_side[OTHER (from)]));
+}
+
+/* A message of unknown size went away since the listing: its copy finds
+ * that out. */
+static gboolean
+is_within_max_size (FolderSync *fs, Side from, FerryStoreMessage *message)
+{
+  guint64 max_size = fs->engine->policy.max_size;
+
+  if (max_size > 0 && message->size > max_size && message->size != FERRY_STORE_SIZE_UNKNOWN)
     {
       ferry_sync_engine_report (
           fs->engine, FERRY_SYNC_EVENT_NOTICE, fs->folder->name,
@@ -876,6 +882,7 @@ static gboolean
 copy_new_messages (FolderSync *fs, Side from, GError **error)
 {
   Side to = OTHER (from);
+  g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
   g_autoptr (GPtrArray) wanted = g_ptr_array_new ();
   g_autoptr (GArray) batch = g_array_new (FALSE, TRUE, sizeof (Copy));
   guint64 batch_bytes = 0;
@@ -885,6 +892,14 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
     {
       FerryStoreMessage *message = g_ptr_array_index (fs->lists[from], i);
       if (wants_copy (fs, from, message))
+        g_ptr_array_add (candidates, message);
+    }
+  if (!ferry_store_fetch_sizes (fs->stores[from], candidates, error))
+    return FALSE;
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (candidates, i);
+      if (is_within_max_size (fs, from, message))
         g_ptr_array_add (wanted, message);
     }
   if (wanted->len == 0)
@@ -917,7 +932,8 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
           return FALSE;
         }
       g_array_append_val (batch, copy);
-      batch_bytes += message->size;
+      if (message->size != FERRY_STORE_SIZE_UNKNOWN)
+        batch_bytes += message->size;
       if (batch->len >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES || i + 1 == wanted->len)
         {
           if (!fetch_batch (fs, from, batch, error))
@@ -1121,7 +1137,7 @@ expunge (FolderSync *fs, GError **error)
       ferry_sync_state_rollback (state);
       return TRUE;
     }
-  return ferry_sync_state_commit (fs->state, error) && load_records (fs, error);
+  return ferry_sync_state_commit (fs->state, error);
 }
 
 /* ---- one folder ---------------------------------------------------------- */

@@ -271,8 +271,8 @@ maildir_store_list_messages (FerryStore *store, GError **error)
   for (guint i = 0; i < self->scan->len; i++)
     {
       FerryMaildirMessage *message = g_ptr_array_index (self->scan, i);
-      g_ptr_array_add (messages,
-                       ferry_store_message_new (message->unique, message->flags, message->size));
+      g_ptr_array_add (messages, ferry_store_message_new (message->unique, message->flags,
+                                                          FERRY_STORE_SIZE_UNKNOWN));
     }
   /* The next listing looks at the disk again. */
   g_clear_pointer (&self->scan, g_ptr_array_unref);
@@ -325,6 +325,35 @@ maildir_store_fetch_message_ids (FerryStore *store, GPtrArray *messages, GError 
       /* Gone since the listing (mutt deleted it): it has no Message-ID to
        * give, and the next listing will not show it. */
       if (local_error != NULL && !g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The size of the file, which the listing left out. */
+static gboolean
+maildir_store_fetch_sizes (FerryStore *store, GPtrArray *messages, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (messages, i);
+      g_autoptr (GError) local_error = NULL;
+      int fd;
+
+      if (message->size != FERRY_STORE_SIZE_UNKNOWN)
+        continue;
+      fd = ferry_maildir_folder_open_message (self->selected, message->id,
+                                              known_filename (self, message->id), &message->size,
+                                              &local_error);
+      if (fd >= 0)
+        close (fd);
+      /* Gone since the listing: the next listing will not show it. */
+      else if (!g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
@@ -596,6 +625,7 @@ static const FerryStoreClass maildir_store_class = {
   .select_folder = maildir_store_select_folder,
   .list_messages = maildir_store_list_messages,
   .fetch_message_ids = maildir_store_fetch_message_ids,
+  .fetch_sizes = maildir_store_fetch_sizes,
   .fetch = maildir_store_fetch,
   .append_begin = maildir_store_append_begin,
   .append_commit = maildir_store_append_commit,

@@ -307,6 +307,24 @@ ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **e
 }
 
 /**
+ * ferry_store_fetch_sizes:
+ * @self: a #FerryStore with a folder selected
+ * @messages: (element-type FerryStoreMessage): messages of that folder
+ * @error: return location for a #GError
+ *
+ * Fills in the size of each of @messages listed without one. A message
+ * gone since the listing keeps %FERRY_STORE_SIZE_UNKNOWN.
+ */
+gboolean
+ferry_store_fetch_sizes (FerryStore *self, GPtrArray *messages, GError **error)
+{
+  g_return_val_if_fail (self != NULL && messages != NULL, FALSE);
+
+  return self->klass->fetch_sizes == NULL || messages->len == 0
+         || self->klass->fetch_sizes (self, messages, error);
+}
+
+/**
  * ferry_store_fetch:
  * @self: a #FerryStore with a folder selected
  * @id: a message of that folder

@@ -41,11 +41,15 @@ typedef struct
   guint messages;
 } FerryStoreFolderStatus;
 
+/* A listing need not say how large each message is (a Maildir's does not,
+ * to spare a stat() of each file): ferry_store_fetch_sizes() tells. */
+#define FERRY_STORE_SIZE_UNKNOWN G_MAXUINT64
+
 typedef struct
 {
   char *id; /* stable within the folder: an IMAP UID, a Maildir unique name */
   FerryMailFlags flags;
-  guint64 size;
+  guint64 size;     /* FERRY_STORE_SIZE_UNKNOWN until ferry_store_fetch_sizes() */
   char *message_id; /* NULL until fetched with ferry_store_fetch_message_ids() */
 } FerryStoreMessage;
 
@@ -102,6 +106,8 @@ typedef struct
                             GPtrArray **vanished,
                             GError **error);
   gboolean (*fetch_message_ids) (FerryStore *self, GPtrArray *messages, GError **error);
+  /* Optional, for a store whose listing leaves sizes unknown. */
+  gboolean (*fetch_sizes) (FerryStore *self, GPtrArray *messages, GError **error);
   gboolean (*fetch) (FerryStore *self, const char *id, int fd, GError **error);
   /* Optional: several at once, as one round trip where the store can. */
   gboolean (*fetch_many) (
@@ -179,6 +185,7 @@ gboolean ferry_store_list_changes (FerryStore *self,
                                    GPtrArray **vanished,
                                    GError **error);
 gboolean ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error);
+gboolean ferry_store_fetch_sizes (FerryStore *self, GPtrArray *messages, GError **error);
 gboolean ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error);
 gboolean ferry_store_fetch_many (
     FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error);
