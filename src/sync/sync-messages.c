@@ -85,18 +85,20 @@ record_id (FerrySyncRecord *record, Side side)
 }
 
 static void
+index_record (FolderSync *fs, FerrySyncRecord *record)
+{
+  for (int side = FAR; side <= NEAR; side++)
+    if (*record_id (record, side) != NULL)
+      g_hash_table_insert (fs->record_by_id[side], *record_id (record, side), record);
+}
+
+static void
 index_records (FolderSync *fs)
 {
   for (int side = FAR; side <= NEAR; side++)
     g_hash_table_remove_all (fs->record_by_id[side]);
   for (guint i = 0; i < fs->records->len; i++)
-    {
-      FerrySyncRecord *record = g_ptr_array_index (fs->records, i);
-
-      for (int side = FAR; side <= NEAR; side++)
-        if (*record_id (record, side) != NULL)
-          g_hash_table_insert (fs->record_by_id[side], *record_id (record, side), record);
-    }
+    index_record (fs, g_ptr_array_index (fs->records, i));
 }
 
 static void
@@ -784,9 +786,11 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
           g_ptr_array_add (fs->lists[to], message);
           g_hash_table_insert (fs->messages[to], message->id, message);
         }
+      /* Only the batch's own: indexing all the folder's records after
+       * each batch made a first sync of a large folder quadratic. */
+      index_record (fs, copy->record);
       g_ptr_array_add (fs->records, g_steal_pointer (&copy->record));
     }
-  index_records (fs);
   return TRUE;
 }
 
