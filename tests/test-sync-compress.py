@@ -8,6 +8,7 @@ a Dovecot with its imap_zlib plugin."""
 
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
@@ -16,6 +17,9 @@ from dovecot_server import DovecotServer  # noqa: E402
 from ferry_env import EX_OK, FerryEnv, as_imap, local_view, maildir_deliver, maildir_files, \
     server_view  # noqa: E402
 from tcp_proxy import TcpProxy  # noqa: E402
+
+# A Maildir change younger than this is not trusted to a change stamp.
+STAMP_MARGIN = 2.2
 
 
 class CompressTest(unittest.TestCase):
@@ -64,6 +68,26 @@ class CompressTest(unittest.TestCase):
         for data in sent:
             self.assertIn(as_imap(data), on_server)
         self.assertEqual(local_view(self.env.path("compressed")), server_view(self.server))
+
+    def test_nothing_to_transfer_is_not_compressed(self):
+        # COMPRESS costs a round trip before anything else may be sent:
+        # a sync that selects no folder does without it.
+        maildir = self.env.path("compressed")
+        self.sync_with("yes", maildir)
+        # The folder written last may be too fresh for a stamp at first.
+        time.sleep(STAMP_MARGIN)
+        self.sync_with("yes", maildir)
+        self.proxy.add_drop("to_server", pattern=b"COMPRESS DEFLATE")
+        quiet = self.sync_with("yes", maildir)
+        self.assertLess(quiet["bytes_to_client"], 3_000)
+        self.assertEqual(local_view(maildir), server_view(self.server))
+        # Once a folder changed, the session is compressed again: the drop
+        # rule cuts it, and the sync fails.
+        mail_corpus.fill(self.server, "INBOX", 5, start=300)
+        self.env.write_sync_config(self.env.imap_account(
+            "personal", self.server.host, self.proxy.port, self.server.user,
+            self.server.password, security="none", maildir=maildir, imap_compress="yes"))
+        self.assertNotEqual(self.env.sync().returncode, EX_OK)
 
     def test_auto_leaves_a_server_on_this_machine_alone(self):
         auto = self.sync_with("auto", self.env.path("auto"))

@@ -30,6 +30,7 @@ typedef struct
    * while the store has changed nothing since. */
   GHashTable *listed_stamps;
   guint listed_at_change;
+  gboolean compress_at_select; /* COMPRESS before the first SELECT */
 } FerryImapStore;
 
 static FerryImapStore *
@@ -194,6 +195,12 @@ imap_store_select_folder (FerryStore *store,
   FerryImapStore *self = imap_store (store);
 
   g_clear_pointer (&self->selected, g_free);
+  if (self->compress_at_select)
+    {
+      self->compress_at_select = FALSE;
+      if (!ferry_imap_client_compress (self->client, self->cancellable, error))
+        return FALSE;
+    }
   if (!ferry_imap_client_select (self->client, name, FALSE, &self->info, self->cancellable, error))
     return FALSE;
   self->selected = g_strdup (name);
@@ -746,18 +753,16 @@ log_in (FerryImapClient *client,
 }
 
 /* Worth it where bytes are dear: on a train, not to a server on this
- * machine. */
+ * machine. It starts only once a folder is to be selected, so that a sync
+ * that finds nothing changed does not spend a round trip on it (no
+ * command may follow COMPRESS before its answer, RFC 4978 3). */
 static gboolean
-start_compression (FerryImapClient *client,
-                   const FerryAccount *account,
-                   GCancellable *cancellable,
-                   GError **error)
+wants_compression (FerryImapClient *client, const FerryAccount *account)
 {
-  if (account->imap_compress == FERRY_COMPRESS_NO
-      || !ferry_imap_client_has_capability (client, "COMPRESS=DEFLATE")
-      || (account->imap_compress == FERRY_COMPRESS_AUTO && ferry_imap_client_is_loopback (client)))
-    return TRUE;
-  return ferry_imap_client_compress (client, cancellable, error);
+  return account->imap_compress != FERRY_COMPRESS_NO
+         && ferry_imap_client_has_capability (client, "COMPRESS=DEFLATE")
+         && (account->imap_compress != FERRY_COMPRESS_AUTO
+             || !ferry_imap_client_is_loopback (client));
 }
 
 /* With QRESYNC the server says which messages went away since a modseq
@@ -814,7 +819,6 @@ ferry_store_imap_new (const FerryAccount *account,
     g_propagate_error (error, g_steal_pointer (&lookup.error));
   g_clear_error (&lookup.error);
   if (client == NULL || secret == NULL || !log_in (client, account, secret, cancellable, error)
-      || !start_compression (client, account, cancellable, error)
       || !enable_qresync (client, cancellable, error))
     return NULL;
 
@@ -822,6 +826,7 @@ ferry_store_imap_new (const FerryAccount *account,
   ferry_store_init (&self->parent, &imap_store_class, account->imap_host);
   self->client = g_steal_pointer (&client);
   self->listed_stamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->compress_at_select = wants_compression (self->client, account);
   self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   return &self->parent;
 }
