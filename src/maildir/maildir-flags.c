@@ -97,7 +97,10 @@ char *
 ferry_maildir_flags_to_letters (FerryMailFlags flags, const char *extra)
 {
   gboolean seen[256] = { FALSE };
-  GString *out = g_string_new (NULL);
+  /* Built here and copied once at its size: a folder's scan keeps one of
+   * these per message, mostly "". */
+  char letters[256];
+  gsize n = 0;
 
   for (const char *c = extra; c != NULL && *c != '\0'; c++)
     if (is_extra_letter (*c))
@@ -107,8 +110,8 @@ ferry_maildir_flags_to_letters (FerryMailFlags flags, const char *extra)
       seen[(guchar) known_letters[i].letter] = TRUE;
   for (guint c = 1; c < 256; c++)
     if (seen[c])
-      g_string_append_c (out, (char) c);
-  return g_string_free (out, FALSE);
+      letters[n++] = (char) c;
+  return g_strndup (letters, n);
 }
 
 /**
