@@ -31,8 +31,9 @@
 /* A batch is written to the target, then made durable, then recorded, all
  * at once: one directory fsync and two transactions per batch rather than
  * per message. */
-#define BATCH_MESSAGES 64
-#define BATCH_BYTES    (16 * 1024 * 1024)
+#define BATCH_MESSAGES   64
+#define BATCH_BYTES      (16 * 1024 * 1024)
+#define MESSAGE_ID_AHEAD (16 * BATCH_MESSAGES)
 
 typedef struct
 {
@@ -696,7 +697,7 @@ start_copy (FolderSync *fs, Side from, FerryStoreMessage *message, Copy *copy, G
   *record_id (record, to) = g_strdup (copy->append->provisional_id);
   record->state = pending_state[to];
   record->flags = message->flags;
-  record->message_id = g_strdup (message->message_id);
+  record->message_id = g_steal_pointer (&message->message_id);
   record->size = message->size;
   record->far_hint = to == FAR ? fs->status[FAR].next_uid : 0;
   copy->record = record;
@@ -882,6 +883,72 @@ is_within_max_size (FolderSync *fs, Side from, FerryStoreMessage *message)
   return TRUE;
 }
 
+/* Where the batch of @wanted that starts at @start ends. */
+static guint
+batch_end (GPtrArray *wanted, guint start)
+{
+  guint64 bytes = 0;
+  guint end = start;
+
+  while (end < wanted->len && end - start < BATCH_MESSAGES && bytes < BATCH_BYTES)
+    {
+      FerryStoreMessage *message = g_ptr_array_index (wanted, end++);
+      if (message->size != FERRY_STORE_SIZE_UNKNOWN)
+        bytes += message->size;
+    }
+  return end;
+}
+
+/* Copies @wanted from @start to @end, as one batch. */
+static gboolean
+copy_batch (FolderSync *fs,
+            Side from,
+            GPtrArray *wanted,
+            guint start,
+            guint end,
+            GArray *batch,
+            GError **error)
+{
+  Side to = OTHER (from);
+
+  for (guint i = start; i < end; i++)
+    {
+      Copy copy = { NULL, NULL, NULL };
+
+      if (!start_copy (fs, from, g_ptr_array_index (wanted, i), &copy, error))
+        {
+          abort_copies (fs, to, batch, 0);
+          return FALSE;
+        }
+      g_array_append_val (batch, copy);
+    }
+  if (!fetch_batch (fs, from, batch, error))
+    {
+      abort_copies (fs, to, batch, 0);
+      return FALSE;
+    }
+  return land_copies (fs, to, batch, error);
+}
+
+/* A copy to a side that cannot name it in advance is found again by its
+ * Message-ID after a crash, and a pair by it after a move. They are asked
+ * for ahead of the copies, MESSAGE_ID_AHEAD at a time, so that a first
+ * sync of a large folder does not hold them all at once. */
+static gboolean
+fetch_message_ids_ahead (
+    FolderSync *fs, Side from, GPtrArray *wanted, guint start, guint *ahead, GError **error)
+{
+  g_autoptr (GPtrArray) next = NULL;
+
+  if (start < *ahead)
+    return TRUE;
+  *ahead = MIN (wanted->len, start + MESSAGE_ID_AHEAD);
+  next = g_ptr_array_sized_new (*ahead - start);
+  for (guint i = start; i < *ahead; i++)
+    g_ptr_array_add (next, g_ptr_array_index (wanted, i));
+  return ferry_store_fetch_message_ids (fs->stores[from], next, error);
+}
+
 static gboolean
 copy_new_messages (FolderSync *fs, Side from, GError **error)
 {
@@ -889,7 +956,6 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
   g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
   g_autoptr (GPtrArray) wanted = g_ptr_array_new ();
   g_autoptr (GArray) batch = g_array_new (FALSE, TRUE, sizeof (Copy));
-  guint64 batch_bytes = 0;
 
   g_array_set_clear_func (batch, (GDestroyNotify) copy_clear);
   for (guint i = 0; i < fs->lists[from]->len; i++)
@@ -920,37 +986,15 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
         fs->stats.uploaded += wanted->len;
       return TRUE;
     }
-  /* A copy to a side that cannot name it in advance is found again by
-   * its Message-ID after a crash. */
-  if (!ferry_store_fetch_message_ids (fs->stores[from], wanted, error))
-    return FALSE;
-
-  for (guint i = 0; i < wanted->len; i++)
+  for (guint start = 0, end, ahead = 0; start < wanted->len; start = end)
     {
-      Copy copy = { NULL, NULL, NULL };
-      FerryStoreMessage *message = g_ptr_array_index (wanted, i);
-
-      if (!start_copy (fs, from, message, &copy, error))
-        {
-          abort_copies (fs, to, batch, 0);
-          return FALSE;
-        }
-      g_array_append_val (batch, copy);
-      if (message->size != FERRY_STORE_SIZE_UNKNOWN)
-        batch_bytes += message->size;
-      if (batch->len >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES || i + 1 == wanted->len)
-        {
-          if (!fetch_batch (fs, from, batch, error))
-            {
-              abort_copies (fs, to, batch, 0);
-              return FALSE;
-            }
-          if (!land_copies (fs, to, batch, error))
-            return FALSE;
-          g_array_set_size (batch, 0);
-          batch_bytes = 0;
-          report_progress (fs, i + 1, wanted->len);
-        }
+      if (!fetch_message_ids_ahead (fs, from, wanted, start, &ahead, error))
+        return FALSE;
+      end = MIN (batch_end (wanted, start), ahead);
+      if (!copy_batch (fs, from, wanted, start, end, batch, error))
+        return FALSE;
+      g_array_set_size (batch, 0);
+      report_progress (fs, end, wanted->len);
     }
   return TRUE;
 }
