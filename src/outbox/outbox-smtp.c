@@ -35,12 +35,12 @@ typedef struct curl_slist CurlSlist;
 
 /* g_autoptr () frees only a list that exists, and making one loaded libcurl. */
 static void
-curl_slist_free (CurlSlist *list)
+free_slist (CurlSlist *list)
 {
   ferry_outbox_curl_get (NULL)->slist_free_all (list);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CurlSlist, curl_slist_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CurlSlist, free_slist)
 
 #define SLOWEST_UPLOAD_BYTES_PER_SECOND 1024
 
