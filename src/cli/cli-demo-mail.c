@@ -114,15 +114,6 @@ static const char demo_invitation[] = "BEGIN:VCALENDAR\r\n"
                                       "END:VEVENT\r\n"
                                       "END:VCALENDAR\r\n";
 
-static gboolean
-is_ascii (const char *text)
-{
-  for (const char *c = text; *c != '\0'; c++)
-    if ((guchar) *c >= 0x80)
-      return FALSE;
-  return TRUE;
-}
-
 /* How many bytes of UTF-8 fit in one encoded word on a line that already
  * holds @used characters: RFC 2047 section 2 allows 76 on a line with
  * encoded words; "=?UTF-8?B?" and "?=" take 12, base64 4 for every 3. */
@@ -148,7 +139,7 @@ append_header_text (GString *out, const char *text)
 {
   const char *start = text;
 
-  if (is_ascii (text))
+  if (g_str_is_ascii (text))
     {
       g_string_append (out, text);
       return;

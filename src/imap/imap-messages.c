@@ -1539,15 +1539,6 @@ search (FerryImapClient *self,
   return g_steal_pointer (&uids);
 }
 
-static gboolean
-is_ascii (const char *text)
-{
-  for (const char *c = text; *c != '\0'; c++)
-    if ((guchar) *c >= 0x80)
-      return FALSE;
-  return TRUE;
-}
-
 /**
  * ferry_imap_client_search_message_id:
  * @message_id: a Message-ID such as "<id@host>"
@@ -1581,7 +1572,7 @@ ferry_imap_client_search_message_id (FerryImapClient *self,
       return NULL;
     }
   first_uid = MAX (first_uid, 1);
-  if (is_ascii (message_id))
+  if (g_str_is_ascii (message_id))
     {
       FerryImapPart part;
 

@@ -266,8 +266,28 @@ changed_recently (const struct stat *st)
   return ABS (g_get_real_time () - mtime_usec) < SETTLE_USEC;
 }
 
+/* A file that went away while its folder was read is no message; any
+ * other failure to look at it is an error. */
+static gboolean
+skip_if_gone (const char *dir_path, const char *name, int saved_errno, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir_path, name, NULL);
+  g_autofree char *shown = NULL;
+
+  if (saved_errno != ENOENT)
+    {
+      ferry_maildir_fs_set_errno_error (error, saved_errno, "read", path);
+      return FALSE;
+    }
+  shown = ferry_maildir_fs_display (path);
+  g_debug ("%s went away while Ferry read its folder", shown);
+  return TRUE;
+}
+
 /* Whether @entry is a file, which readdir() mostly tells: a folder of
- * 50,000 messages is read without 50,000 stat() calls. */
+ * 50,000 messages is read without 50,000 stat() calls. For a name the
+ * file system does not type, or a symbolic link, stat() says what it
+ * leads to. */
 static gboolean
 is_regular_file (
     DIR *dir, const char *dir_path, const struct dirent *entry, gboolean *is_file, GError **error)
@@ -277,24 +297,17 @@ is_regular_file (
   struct stat st;
 
   *is_file = entry->d_type == DT_REG;
-  if (entry->d_type == DT_REG || entry->d_type == DT_DIR)
-    return TRUE;
-  /* Unknown to this file system, or a symbolic link: what it leads to. */
-  if (fstatat (dirfd (dir), name, &st, 0) != 0)
+  if (entry->d_type != DT_REG && entry->d_type != DT_DIR)
     {
-      int saved_errno = errno;
-      g_autofree char *path = g_build_filename (dir_path, name, NULL);
-
-      if (saved_errno != ENOENT)
-        {
-          ferry_maildir_fs_set_errno_error (error, saved_errno, "read", path);
-          return FALSE;
-        }
-      shown = ferry_maildir_fs_display (path);
-      g_debug ("%s went away while Ferry read its folder", shown);
-      return TRUE;
+      if (fstatat (dirfd (dir), name, &st, 0) != 0)
+        return skip_if_gone (dir_path, name, errno, error);
+      *is_file = S_ISREG (st.st_mode);
     }
-  *is_file = S_ISREG (st.st_mode);
+  if (!*is_file)
+    {
+      shown = ferry_maildir_fs_display (name);
+      g_debug ("%s/%s is not a regular file; it is not a message", dir_path, shown);
+    }
   return TRUE;
 }
 
@@ -309,7 +322,6 @@ add_entry (DIR *dir,
 {
   const char *name = entry->d_name;
   g_autofree char *unique = NULL;
-  g_autofree char *shown = NULL;
   gboolean is_file;
 
   if (name[0] == '.')
@@ -320,12 +332,7 @@ add_entry (DIR *dir,
   if (!is_regular_file (dir, dir_path, entry, &is_file, error))
     return FALSE;
   if (is_file)
-    {
-      g_ptr_array_add (out, message_new (name, in_new));
-      return TRUE;
-    }
-  shown = ferry_maildir_fs_display (name);
-  g_debug ("%s/%s is not a regular file; it is not a message", dir_path, shown);
+    g_ptr_array_add (out, message_new (name, in_new));
   return TRUE;
 }
 
