@@ -2,7 +2,8 @@
  *
  * A stamp is the pair of directory times of a folder's cur/ and new/; it
  * is trusted only once the latest change is old enough that another
- * cannot share its time (src/sync/sync-store-maildir.c).
+ * cannot share its time, and only when nobody but the sync changed the
+ * folder since it peeked (src/sync/sync-store-maildir.c).
  *
  * Copyright 2026 The Ferry authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -10,6 +11,7 @@
 #include "build-config.h"
 
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "core/paths.h"
 #include "sync/sync-store-maildir.h"
@@ -55,25 +57,31 @@ add_message (Fixture *f, const char *filename)
   g_assert_no_error (error);
 }
 
-/* What ferry_store_listing_digest() makes of messages seen and unflagged. */
-static char *
-digest_of (const char *const *uniques)
+/* Delivers a message through the store: a change of the sync's own. */
+static void
+append_message (FerryStore *store)
 {
-  g_autoptr (GPtrArray) messages
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  FerryStoreFolderStatus status;
+  FerryStoreAppend *append;
+  const char text[] = "Subject: x\n\nx\n";
 
-  for (guint i = 0; uniques[i] != NULL; i++)
-    g_ptr_array_add (messages, ferry_store_message_new (uniques[i], FERRY_MAIL_FLAG_SEEN, 0));
-  return ferry_store_listing_digest (messages);
+  g_assert_true (ferry_store_select_folder (store, "Work", &status, &error));
+  append = ferry_store_append_begin (store, FERRY_MAIL_FLAG_SEEN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (append->fd, text, sizeof text - 1), ==, sizeof text - 1);
+  g_assert_true (ferry_store_append_commit (store, append, &id, &error));
+  g_assert_no_error (error);
 }
 
 static char *
-stamp (Fixture *f, const char *digest, gint64 max_wait_us)
+stamp (Fixture *f, gint64 max_wait_us)
 {
   g_autoptr (GError) error = NULL;
   char *stamp = NULL;
 
-  g_assert_true (ferry_store_stamp_folder (f->store, "Work", digest, max_wait_us, &stamp, &error));
+  g_assert_true (ferry_store_stamp_folder (f->store, "Work", max_wait_us, &stamp, &error));
   g_assert_no_error (error);
   return stamp;
 }
@@ -94,46 +102,96 @@ peek (Fixture *f)
 static void
 test_fresh_change_gets_no_stamp (Fixture *f, gconstpointer data)
 {
-  const char *uniques[] = { "1.a.host", NULL };
-  g_autofree char *digest = digest_of (uniques);
+  g_autofree char *before = peek (f);
   g_autofree char *now = NULL;
+  g_autofree char *later = NULL;
 
-  add_message (f, "1.a.host:2,S");
-  now = stamp (f, digest, 0);
+  append_message (f->store);
+  now = stamp (f, 0);
   g_assert_null (now);
-  g_assert_null (peek (f));
+  later = peek (f);
+  g_assert_null (later);
 }
 
-/* With leave to wait out the margin, the stamp is proven at once, and is
- * what a later look finds when nothing changed. */
+/* With leave to wait out the margin, the stamp of the store's own changes
+ * is proven at once, and is what a later look finds when nothing changed. */
 static void
 test_fresh_change_is_waited_for (Fixture *f, gconstpointer data)
 {
-  const char *uniques[] = { "1.a.host", "2.b.host", NULL };
-  g_autofree char *digest = digest_of (uniques);
+  g_autofree char *before = peek (f);
   g_autofree char *proven = NULL;
   g_autofree char *later = NULL;
 
-  add_message (f, "1.a.host:2,S");
-  add_message (f, "2.b.host:2,S");
-  proven = stamp (f, digest, PATIENT_US);
+  append_message (f->store);
+  append_message (f->store);
+  proven = stamp (f, PATIENT_US);
   g_assert_nonnull (proven);
   later = peek (f);
   g_assert_cmpstr (later, ==, proven);
 }
 
-/* A folder that holds anything but what the caller believes gets no
- * stamp, however long it may wait. */
+/* A change made by anybody else since the peek, even in the same clock
+ * tick as the store's own, leaves no stamp however long it may wait. */
 static void
-test_other_contents_get_no_stamp (Fixture *f, gconstpointer data)
+test_other_change_gets_no_stamp (Fixture *f, gconstpointer data)
 {
-  const char *uniques[] = { "1.a.host", NULL };
-  g_autofree char *digest = digest_of (uniques);
+  g_autofree char *before = peek (f);
   g_autofree char *proven = NULL;
 
-  add_message (f, "1.a.host:2,S");
+  append_message (f->store);
   add_message (f, "3.c.host:2,");
-  proven = stamp (f, digest, PATIENT_US);
+  proven = stamp (f, PATIENT_US);
+  g_assert_null (proven);
+}
+
+/* A removal by anybody else counts as much as a delivery. */
+static void
+test_other_removal_gets_no_stamp (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->root, "Work", "cur", "4.d.host:2,S", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *proven = NULL;
+
+  add_message (f, "4.d.host:2,S");
+  before = peek (f);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  proven = stamp (f, PATIENT_US);
+  g_assert_null (proven);
+}
+
+/* What another thread of the same sync changes, through a store joined
+ * to this one, is the sync's own too. */
+static void
+test_joined_store_change_is_own (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryStore) worker
+      = ferry_store_maildir_new (f->root, FERRY_SUBFOLDERS_VERBATIM, NULL, &error);
+  g_autofree char *before = NULL;
+  g_autofree char *proven = NULL;
+
+  g_assert_no_error (error);
+  ferry_store_maildir_join (worker, f->store);
+  before = peek (f);
+  append_message (worker);
+  proven = stamp (f, PATIENT_US);
+  g_assert_nonnull (proven);
+}
+
+/* A store not joined to it is somebody else. */
+static void
+test_unjoined_store_change_is_other (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryStore) other
+      = ferry_store_maildir_new (f->root, FERRY_SUBFOLDERS_VERBATIM, NULL, &error);
+  g_autofree char *before = NULL;
+  g_autofree char *proven = NULL;
+
+  g_assert_no_error (error);
+  before = peek (f);
+  append_message (other);
+  proven = stamp (f, PATIENT_US);
   g_assert_null (proven);
 }
 
@@ -145,7 +203,13 @@ main (int argc, char **argv)
               test_fresh_change_gets_no_stamp, fixture_tear_down);
   g_test_add ("/sync-store-maildir/stamp/fresh-change-waited-for", Fixture, NULL, fixture_set_up,
               test_fresh_change_is_waited_for, fixture_tear_down);
-  g_test_add ("/sync-store-maildir/stamp/other-contents", Fixture, NULL, fixture_set_up,
-              test_other_contents_get_no_stamp, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/other-change", Fixture, NULL, fixture_set_up,
+              test_other_change_gets_no_stamp, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/other-removal", Fixture, NULL, fixture_set_up,
+              test_other_removal_gets_no_stamp, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/joined-store", Fixture, NULL, fixture_set_up,
+              test_joined_store_change_is_own, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/unjoined-store", Fixture, NULL, fixture_set_up,
+              test_unjoined_store_change_is_other, fixture_tear_down);
   return g_test_run ();
 }

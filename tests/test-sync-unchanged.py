@@ -98,6 +98,43 @@ class UnchangedFoldersTest(unittest.TestCase):
         self.assertLess(self.sync(), 3_000)
         self.assertInSync()
 
+    def sync_logged(self):
+        result = self.env.ferry("sync", env=dict(self.env.env, G_MESSAGES_DEBUG="all"))
+        self.assertEqual(result.returncode, EX_OK, result.stderr.decode())
+        # GLib writes debug messages to standard output.
+        return result.stdout.decode()
+
+    def test_server_changes_alone_read_only_what_changed(self):
+        """With the local folder as the last sync left it, only the
+        records of what the server changed are read (with QRESYNC, which
+        tells all of it), and the local folder is not listed: a file is
+        found by the name its flags give it, also one a mail reader named
+        in its own way."""
+        self.sync()
+        inbox_dir = os.path.join(self.maildir, "INBOX")
+        # As mutt leaves a message it showed in the index, still unread.
+        unread = next(f for f in maildir_files(inbox_dir) if "/new/" in f.path)
+        os.rename(unread.path, os.path.join(inbox_dir, "cur", os.path.basename(unread.path) + ":2,"))
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+        uids = {m.message_id: uid for uid, m in self.server.messages("INBOX").items()}
+        inbox = sorted(uids.values())
+        self.server.set_flags("INBOX", uids[unread.message_id], ["\\Seen"])
+        self.server.set_flags("INBOX", inbox[3], ["\\Flagged", "\\Answered"])
+        self.server.expunge("INBOX", [inbox[4]])
+        self.server.append("INBOX", mail_corpus.make_message(9, "INBOX", 2))
+        log = self.sync_logged()
+        self.assertEqual("INBOX: only what changed on the server" in log,
+                         self.condstore and self.qresync, log)
+        self.assertInSync()
+        # And the folder settles as ever.
+        time.sleep(MARGIN)
+        self.sync()
+        if self.condstore:
+            self.assertLess(self.sync(), 3_000)
+        self.assertInSync()
+
     def test_local_changes_are_seen(self):
         self.sync()
         time.sleep(MARGIN)

@@ -23,6 +23,8 @@
 #include "imap/imap-uidset.h"
 
 #define COPY_BUFFER_SIZE (64 * 1024)
+/* More UIDs gone than this, and the caller is better off listing the mailbox. */
+#define MAX_VANISHED_UIDS 100000
 
 static gboolean
 get_u32 (const FerryImapValue *value, guint32 *out)
@@ -557,7 +559,32 @@ parse_sets (GString *sets, GError **error)
   return ferry_imap_uid_set_parse_ranges (sets->str, error);
 }
 
-/* The UIDs of @known that @request found gone. */
+/* Every UID of the server's VANISHED ranges, which may name UIDs the
+ * client never saw (RFC 7162 3.2.5.2): so many that a listing would be
+ * cheaper are refused. */
+static GArray *
+expand_ranges (GArray *ranges, GError **error)
+{
+  g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  for (guint i = 0; i < ranges->len; i++)
+    {
+      const FerryImapUidRange *range = &g_array_index (ranges, FerryImapUidRange, i);
+
+      if ((guint64) uids->len + range->last - range->first >= MAX_VANISHED_UIDS)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                       "The server reports more than %u messages gone", MAX_VANISHED_UIDS);
+          return NULL;
+        }
+      for (guint64 uid = range->first; uid <= range->last; uid++)
+        g_array_append_val (uids, (guint32){ (guint32) uid });
+    }
+  return g_steal_pointer (&uids);
+}
+
+/* The UIDs of @known that @request found gone; all it found gone without
+ * @known. */
 static GArray *
 vanished_uids (
     ChangesRequest *request, gboolean qresync, const guint32 *known, gsize n_known, GError **error)
@@ -567,6 +594,8 @@ vanished_uids (
 
   if (ranges == NULL)
     return NULL;
+  if (known == NULL)
+    return expand_ranges (ranges, error);
   vanished = g_array_new (FALSE, FALSE, sizeof (guint32));
   for (gsize i = 0; i < n_known; i++)
     if (ferry_imap_uid_ranges_contain (ranges, known[i]) == qresync)
@@ -595,16 +624,19 @@ changes_lines (FerryImapClient *self, const char *items, guint64 since_modseq, g
 /**
  * ferry_imap_client_fetch_changes:
  * @since_modseq: a HIGHESTMODSEQ the selected mailbox had
- * @known: (array length=n_known): the UIDs the caller knows there
+ * @known: (array length=n_known) (nullable): the UIDs the caller knows
+ *   there; %NULL when it does not say
  * @changed: (out) (transfer full) (element-type FerryImapMessageInfo):
  *   the messages whose flags changed since @since_modseq or that arrived
  *   since (CHANGEDSINCE, RFC 7162 3.1.4), by ascending UID
  * @vanished: (out) (transfer full) (element-type guint32): the UIDs of
  *   @known that went away since @since_modseq: from VANISHED (EARLIER)
  *   where QRESYNC is enabled (RFC 7162 3.2.6); else, from a UID SEARCH of
- *   what is left, those gone at any time
+ *   what is left, those gone at any time. Without @known, all that
+ *   VANISHED (EARLIER) names.
  *
- * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE without CONDSTORE
+ * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE without CONDSTORE, and
+ *   without QRESYNC or with very many UIDs gone when @known is %NULL
  */
 gboolean
 ferry_imap_client_fetch_changes (FerryImapClient *self,
@@ -626,7 +658,6 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
   gboolean ok;
 
   g_return_val_if_fail (self != NULL && since_modseq > 0, FALSE);
-  g_return_val_if_fail (known != NULL || n_known == 0, FALSE);
   g_return_val_if_fail (changed != NULL && vanished != NULL, FALSE);
   g_return_val_if_fail (self->selected != NULL, FALSE);
 
@@ -637,6 +668,12 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
       return FALSE;
     }
   qresync = ferry_imap_client_is_enabled (self, "QRESYNC");
+  if (!qresync && known == NULL)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                   "Without QRESYNC, %s tells what went away only from the UIDs known", self->host);
+      return FALSE;
+    }
   items = info_items (self, 0);
   lines = changes_lines (self, items, since_modseq, qresync);
   info_request_init (&request.info);

@@ -27,6 +27,7 @@
 #include "maildir/maildir-folder.h"
 #include "maildir/maildir-fs.h"
 #include "maildir/maildir-name.h"
+#include "maildir/maildir-watch.h"
 
 /* Directory times come from a clock that advances in ticks of up to 10 ms,
  * so a change within the tick of an earlier one leaves the time as it was.
@@ -46,6 +47,7 @@ struct _FerryMaildirFolder
   char *cur_dir;
   char *new_dir;
   char *tmp_dir;
+  FerryMaildirWatch *watch; /* nullable: told of each change made here */
 };
 
 typedef enum
@@ -223,6 +225,7 @@ ferry_maildir_folder_unref (FerryMaildirFolder *self)
   g_free (self->cur_dir);
   g_free (self->new_dir);
   g_free (self->tmp_dir);
+  g_clear_pointer (&self->watch, ferry_maildir_watch_unref);
   g_free (self);
 }
 
@@ -231,6 +234,22 @@ ferry_maildir_folder_get_path (FerryMaildirFolder *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
   return self->path;
+}
+
+/**
+ * ferry_maildir_folder_set_watch:
+ * @self: a folder, not yet shared with other threads
+ * @watch: (nullable): to be told of every change made through @self
+ *
+ * See ferry_maildir_watch_announce().
+ */
+void
+ferry_maildir_folder_set_watch (FerryMaildirFolder *self, FerryMaildirWatch *watch)
+{
+  g_return_if_fail (self != NULL);
+
+  g_clear_pointer (&self->watch, ferry_maildir_watch_unref);
+  self->watch = watch != NULL ? ferry_maildir_watch_ref (watch) : NULL;
 }
 
 static char *
@@ -495,6 +514,25 @@ ferry_maildir_folder_find (FerryMaildirFolder *self, const char *unique, GError 
 
 /* Operations on one message ------------------------------------------------ */
 
+/* What a rename causes in cur/ and new/ (see maildir-watch.c): one from
+ * either to cur/ leaves one and enters the other; one from tmp/ only
+ * enters. */
+#define EVENTS_OF_RENAME_WITHIN 2
+#define EVENTS_OF_RENAME_INTO   1
+#define EVENTS_OF_REMOVAL       1
+
+static int
+watched_rename (FerryMaildirFolder *self, const char *from, const char *to, int n_events)
+{
+  int saved_errno;
+
+  ferry_maildir_watch_announce (self->watch, self->path, n_events);
+  saved_errno = ferry_maildir_fs_rename_noreplace (from, to);
+  if (saved_errno != 0)
+    ferry_maildir_watch_announce (self->watch, self->path, -n_events);
+  return saved_errno;
+}
+
 typedef enum
 {
   OP_DONE,
@@ -595,7 +633,7 @@ set_flags_op (
 
   target = ferry_maildir_flags_format_filename (unique, wanted, extra);
   to = g_build_filename (self->cur_dir, target, NULL);
-  saved_errno = ferry_maildir_fs_rename_noreplace (from, to);
+  saved_errno = watched_rename (self, from, to, EVENTS_OF_RENAME_WITHIN);
   if (saved_errno == 0)
     {
       set->filename = g_steal_pointer (&target);
@@ -686,10 +724,14 @@ remove_op (
     FerryMaildirFolder *self, gboolean in_new, const char *filename, gpointer data, GError **error)
 {
   g_autofree char *path = message_path (self, in_new, filename);
+  int saved_errno;
 
+  ferry_maildir_watch_announce (self->watch, self->path, EVENTS_OF_REMOVAL);
   if (unlink (path) == 0)
     return OP_DONE;
-  return op_failure (errno, "remove", path, error);
+  saved_errno = errno;
+  ferry_maildir_watch_announce (self->watch, self->path, -EVENTS_OF_REMOVAL);
+  return op_failure (saved_errno, "remove", path, error);
 }
 
 /**
@@ -1082,7 +1124,7 @@ ferry_maildir_delivery_commit (FerryMaildirDelivery *self, FerryMailFlags flags,
   filename = flags == 0 ? g_strdup (self->unique)
                         : ferry_maildir_flags_format_filename (self->unique, flags, NULL);
   path = message_path (self->folder, flags == 0, filename);
-  saved_errno = ferry_maildir_fs_rename_noreplace (self->tmp_path, path);
+  saved_errno = watched_rename (self->folder, self->tmp_path, path, EVENTS_OF_RENAME_INTO);
   if (saved_errno == EEXIST)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "core/mail-flags.h"
+#include "maildir/maildir-watch.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,7 @@ FerryMaildirFolder *ferry_maildir_folder_open (const char *path, gboolean create
 FerryMaildirFolder *ferry_maildir_folder_ref (FerryMaildirFolder *self);
 void ferry_maildir_folder_unref (FerryMaildirFolder *self);
 const char *ferry_maildir_folder_get_path (FerryMaildirFolder *self);
+void ferry_maildir_folder_set_watch (FerryMaildirFolder *self, FerryMaildirWatch *watch);
 
 GPtrArray *ferry_maildir_folder_scan (FerryMaildirFolder *self, GError **error);
 FerryMaildirMessage *

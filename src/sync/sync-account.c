@@ -90,6 +90,7 @@ typedef struct
   const FerryAccount *account;
   const char *db_path;
   GCancellable *cancellable;
+  FerryStore *near; /* the engine's own, which each worker's joins */
 } WorkerSource;
 
 static gboolean
@@ -100,6 +101,8 @@ make_worker (
   const FerryAccount *account = source->account;
 
   *near = ferry_store_maildir_new (account->maildir, account->subfolders, account->inbox, error);
+  if (*near != NULL)
+    ferry_store_maildir_join (*near, source->near);
   *state = *near != NULL ? ferry_sync_state_open (source->db_path, error) : NULL;
   *far = *state != NULL ? ferry_store_imap_new (account, source->config->timeout_seconds,
                                                 source->cancellable, error)
@@ -188,7 +191,7 @@ ferry_sync_account (FerryConfig *config,
     far = ferry_store_imap_new (account, config->timeout_seconds, cancellable, error);
   ok = far != NULL
        && run_engine (far, near, state, map, account, request,
-                      &(WorkerSource){ config, account, db_path, cancellable }, stats, error);
+                      &(WorkerSource){ config, account, db_path, cancellable, near }, stats, error);
   close (lock);
   return ok;
 }

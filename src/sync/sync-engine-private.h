@@ -57,7 +57,7 @@ gboolean ferry_sync_messages_run (FerrySyncEngine *engine,
                                   FerrySyncFolderRecord *folder,
                                   const char *far_name,
                                   FerrySyncStats *stats,
-                                  char **near_digest,
+                                  gboolean *near_changed,
                                   GError **error);
 
 G_END_DECLS

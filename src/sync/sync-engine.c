@@ -134,8 +134,8 @@ typedef struct
   char *far_name; /* NULL when the server has no such folder */
   gboolean near;  /* whether the Maildir side has it */
   FerrySyncFolderRecord *record;
-  gboolean sync;     /* decided by prepare_folder() */
-  char *near_digest; /* what the sync left in the near folder it changed */
+  gboolean sync;         /* decided by prepare_folder() */
+  gboolean near_changed; /* the sync changed the near folder, which has no stamp now */
 } FolderPlan;
 
 static void
@@ -143,7 +143,6 @@ folder_plan_free (FolderPlan *plan)
 {
   g_free (plan->name);
   g_free (plan->far_name);
-  g_free (plan->near_digest);
   g_free (plan);
 }
 
@@ -550,7 +549,7 @@ sync_one (Parallel *parallel, FerrySyncWorker *worker, FolderPlan *plan)
   g_autoptr (GError) error = NULL;
   FerrySyncStats stats = { 0 };
 
-  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &plan->near_digest,
+  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &plan->near_changed,
                            &error);
   g_mutex_lock (&parallel->lock);
   parallel->stats->folders++;
@@ -633,9 +632,9 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
 }
 
 /* A stamp for each near folder the sync changed, proven once all are done
- * (ferry_store_stamp_folder()). Without it, the next sync would look at
- * them all once more. The last folders may have changed too recently to
- * prove: that is waited for when the wait is small next to the sync
+ * (ferry_store_stamp_folder()): nobody else changed it since its sync
+ * peeked at it. Without it, the next sync would look at them all once more. The last folders may
+ * have changed too recently to prove: that is waited for when the wait is small next to the sync
  * itself (@started_us), as after a first sync, so that the next one is
  * quick; a quick sync does not wait, and the next looks at those. */
 static void
@@ -654,12 +653,12 @@ restamp_near_folders (FerrySyncEngine *self,
     {
       FolderPlan *plan = g_ptr_array_index (plans, i);
 
-      if (plan->near_digest == NULL || plan->record->near_stamp != NULL)
+      if (!plan->near_changed)
         continue;
       /* Only a saving for the next sync: a folder that cannot be read
        * now (a mail reader just removed it) is looked at then. */
-      if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name, plan->near_digest,
-                                     max_wait_us, &plan->record->near_stamp, &error))
+      if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name, max_wait_us,
+                                     &plan->record->near_stamp, &error))
         {
           g_debug ("%s: no fresh stamp: %s", plan->name, error->message);
           g_clear_error (&error);

@@ -203,18 +203,26 @@ far_list_from_records (FolderSync *fs, GPtrArray *changed, GPtrArray *vanished)
   return list;
 }
 
-/* Whether the records say all there is to know of the far folder up to
- * the recorded modseq: a sync finished since, under the same copy
- * policy, in the same folder (UIDVALIDITY), with no copy left pending
- * (whose message only a full listing finds). */
+/* Whether the far folder can say what changed since the recorded modseq,
+ * which the records knew all of: a sync finished since, under the same
+ * copy policy, in the same folder (UIDVALIDITY). */
 static gboolean
-far_records_complete (FolderSync *fs)
+far_changes_known (FolderSync *fs)
 {
   FerrySyncFolderRecord *folder = fs->folder;
   g_autofree char *policy = copy_policy_stamp (fs->engine);
 
-  if (folder->far_modseq == 0 || folder->far_validity != fs->status[FAR].validity
-      || fs->status[FAR].highest_modseq == 0 || g_strcmp0 (folder->copy_policy, policy) != 0)
+  return folder->far_modseq != 0 && folder->far_validity == fs->status[FAR].validity
+         && fs->status[FAR].highest_modseq != 0 && g_strcmp0 (folder->copy_policy, policy) == 0;
+}
+
+/* Whether the records say all there is to know of the far folder up to
+ * the recorded modseq: the far changes are known, and no copy was left
+ * pending (whose message only a full listing finds). */
+static gboolean
+far_records_complete (FolderSync *fs)
+{
+  if (!far_changes_known (fs))
     return FALSE;
   for (guint i = 0; i < fs->records->len; i++)
     {
@@ -269,6 +277,75 @@ list_far_changes (FolderSync *fs, gboolean far_unchanged, gboolean *listed, GErr
         }
     }
   index_list (fs, FAR, far_list_from_records (fs, changed, vanished));
+  *listed = TRUE;
+  return TRUE;
+}
+
+/* The near side as the records say the last sync left it, which its
+ * stamp proves it still is. */
+static GPtrArray *
+near_list_from_records (FolderSync *fs)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
+
+  for (guint i = 0; i < fs->records->len; i++)
+    {
+      FerrySyncRecord *record = g_ptr_array_index (fs->records, i);
+
+      if (record->near_id != NULL)
+        g_ptr_array_add (list, ferry_store_message_new (record->near_id, record->flags,
+                                                        FERRY_STORE_SIZE_UNKNOWN));
+    }
+  return list;
+}
+
+/* A folder whose near side is as the last sync left it (its stamp) and
+ * whose far side says what changed since, all of it (QRESYNC): only the
+ * records of what changed on the far side are read, and the near side is
+ * not listed at all. The rest of the sync sees the folder as just those
+ * messages, which is all that it would change; a few changes in a large
+ * folder cost what the changes cost. */
+static gboolean
+list_changes_only (FolderSync *fs, gboolean *listed, GError **error)
+{
+  g_autoptr (GPtrArray) changed = NULL;
+  g_autoptr (GPtrArray) vanished = NULL;
+  g_autoptr (GPtrArray) far_ids = g_ptr_array_new ();
+  GError *local_error = NULL;
+  guint pending = 0;
+
+  *listed = FALSE;
+  if (!far_changes_known (fs))
+    return TRUE;
+  if (!ferry_sync_state_count_pending (fs->state, fs->folder->id, &pending, error))
+    return FALSE;
+  if (pending > 0)
+    return TRUE;
+  if (!ferry_store_list_changes (fs->stores[FAR], fs->folder->far_modseq, NULL, 0, &changed,
+                                 &vanished, &local_error))
+    {
+      if (!g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE))
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+      g_clear_error (&local_error);
+      return TRUE;
+    }
+  for (guint i = 0; i < changed->len; i++)
+    g_ptr_array_add (far_ids, ((FerryStoreMessage *) g_ptr_array_index (changed, i))->id);
+  g_ptr_array_extend (far_ids, vanished, NULL, NULL);
+  fs->records = ferry_sync_state_find_records (
+      fs->state, fs->folder->id, (const char *const *) far_ids->pdata, far_ids->len, error);
+  if (fs->records == NULL
+      || !ferry_store_select_folder_unlisted (fs->stores[NEAR], fs->names[NEAR], &fs->status[NEAR],
+                                              error))
+    return FALSE;
+  g_debug ("%s: only what changed on the server is looked at: %u messages, %u gone",
+           fs->folder->name, changed->len, vanished->len);
+  index_records (fs);
+  index_list (fs, FAR, g_steal_pointer (&changed));
+  index_list (fs, NEAR, near_list_from_records (fs));
   *listed = TRUE;
   return TRUE;
 }
@@ -1191,44 +1268,35 @@ expunge (FolderSync *fs, GError **error)
 /* ---- one folder ---------------------------------------------------------- */
 
 /* The records are loaded first: they may stand in for most of the far
- * listing. */
+ * listing, and where the near side is unchanged, for all of the near one. */
 static gboolean
-select_and_list (FolderSync *fs, gboolean far_unchanged, GError **error)
+select_and_list (FolderSync *fs, const gboolean *unchanged, GError **error)
 {
-  gboolean far_listed;
+  gboolean listed = FALSE;
 
-  for (int side = FAR; side <= NEAR; side++)
-    if (!ferry_store_select_folder (fs->stores[side], fs->names[side], &fs->status[side], error))
-      return FALSE;
+  if (!ferry_store_select_folder (fs->stores[FAR], fs->names[FAR], &fs->status[FAR], error))
+    return FALSE;
   fs->far_listed_modseq = fs->status[FAR].highest_modseq;
-  return load_records (fs, error) && list_far_changes (fs, far_unchanged, &far_listed, error)
-         && (far_listed || list_side (fs, FAR, error)) && list_side (fs, NEAR, error);
-}
-
-/* The near side as the sync left it: its listing, with the flags the
- * sync gave, less what it expunged. */
-static GPtrArray *
-near_as_left (FolderSync *fs)
-{
-  GPtrArray *left = g_ptr_array_new ();
-
-  for (guint i = 0; i < fs->lists[NEAR]->len; i++)
-    {
-      FerryStoreMessage *message = g_ptr_array_index (fs->lists[NEAR], i);
-      if (!g_hash_table_contains (fs->expunged, message->id))
-        g_ptr_array_add (left, message);
-    }
-  return left;
+  if (unchanged[NEAR] && !list_changes_only (fs, &listed, error))
+    return FALSE;
+  if (listed)
+    return TRUE;
+  return ferry_store_select_folder (fs->stores[NEAR], fs->names[NEAR], &fs->status[NEAR], error)
+         && load_records (fs, error) && list_far_changes (fs, unchanged[FAR], &listed, error)
+         && (listed || list_side (fs, FAR, error)) && list_side (fs, NEAR, error);
 }
 
 /* The stamps read before the sync began are kept for a side where the
  * sync changed nothing: anything that changed there since is after them,
  * and shows next time. A side the sync changed gets no stamp, so its next
  * sync looks at it whole and records a fresh one. For the near side the
- * engine may prove one when the account is done, from @near_digest. */
+ * engine may prove one when the account is done (@near_changed). */
 static gboolean
-save_folder_status (
-    FolderSync *fs, char **stamps, const guint *changes_before, char **near_digest, GError **error)
+save_folder_status (FolderSync *fs,
+                    char **stamps,
+                    const guint *changes_before,
+                    gboolean *near_changed,
+                    GError **error)
 {
   FerrySyncFolderRecord *folder = fs->folder;
   g_autofree char *policy = copy_policy_stamp (fs->engine);
@@ -1243,11 +1311,7 @@ save_folder_status (
   for (int side = FAR; side <= NEAR; side++)
     if (ferry_store_get_change_count (fs->stores[side]) != changes_before[side])
       g_clear_pointer (&stamps[side], g_free);
-  if (stamps[NEAR] == NULL && near_digest != NULL)
-    {
-      g_autoptr (GPtrArray) left = near_as_left (fs);
-      *near_digest = ferry_store_listing_digest (left);
-    }
+  *near_changed = stamps[NEAR] == NULL;
   for (int side = FAR; side <= NEAR; side++)
     {
       if (g_strcmp0 (*recorded[side], stamps[side]) != 0)
@@ -1321,8 +1385,7 @@ folder_sync_clear (FolderSync *fs)
  * @folder: the folder pair, already on both sides and in the state
  * @far_name: what the far side calls it
  * @stats: (inout): what was done is added here
- * @near_digest: (out) (optional) (transfer full): when the sync changed
- *   the near side, ferry_store_listing_digest() of what it left there,
+ * @near_changed: (out): whether the near side was left without a stamp,
  *   for ferry_store_stamp_folder(); else untouched
  * @error: return location for a #GError
  *
@@ -1334,7 +1397,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
                          FerrySyncFolderRecord *folder,
                          const char *far_name,
                          FerrySyncStats *stats,
-                         char **near_digest,
+                         gboolean *near_changed,
                          GError **error)
 {
   FolderSync fs = { self, worker->stores, worker->state, folder, { far_name, folder->name } };
@@ -1365,11 +1428,11 @@ ferry_sync_messages_run (FerrySyncEngine *self,
   fs.expunged = g_hash_table_new (g_str_hash, g_str_equal);
   ferry_sync_engine_report (self, FERRY_SYNC_EVENT_FOLDER_STARTED, folder->name, NULL);
 
-  ok = select_and_list (&fs, unchanged[FAR], error) && check_validity (&fs, error)
+  ok = select_and_list (&fs, unchanged, error) && check_validity (&fs, error)
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
        && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
-       && save_folder_status (&fs, stamps, changes_before, near_digest, error);
+       && save_folder_status (&fs, stamps, changes_before, near_changed, error);
 
   ferry_sync_stats_add (stats, &fs.stats);
   if (ok && self->report != NULL)

@@ -538,6 +538,50 @@ ferry_sync_state_list_records (FerrySyncState *self, gint64 folder_id, GError **
   return g_steal_pointer (&records);
 }
 
+/**
+ * ferry_sync_state_find_records:
+ * @self: a #FerrySyncState
+ * @folder_id: a folder pair
+ * @far_ids: (array length=n_ids): far ids, each once
+ * @n_ids: how many
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type FerrySyncRecord): the
+ *   folder's records of those far ids that it has, by the index: a few
+ *   of a large folder cost what they are, not what the folder is.
+ */
+GPtrArray *
+ferry_sync_state_find_records (
+    FerrySyncState *self, gint64 folder_id, const char *const *far_ids, guint n_ids, GError **error)
+{
+  g_autoptr (GPtrArray) records = NULL;
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL && (far_ids != NULL || n_ids == 0), NULL);
+
+  records = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_sync_record_free);
+  for (guint i = 0; i < n_ids; i++)
+    {
+      int rc;
+
+      stmt = statement (self,
+                        "SELECT rowid, far_id, near_id, flags, state, message_id, size, far_hint "
+                        "FROM message WHERE folder = ? AND far_id = ?",
+                        error);
+      if (stmt == NULL)
+        return NULL;
+      sqlite3_bind_int64 (stmt, 1, folder_id);
+      sqlite3_bind_text (stmt, 2, far_ids[i], -1, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        g_ptr_array_add (records, record_from_row (stmt));
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail (self, rc, "read its messages", error), NULL;
+    }
+  return g_steal_pointer (&records);
+}
+
 static void
 bind_record_values (sqlite3_stmt *stmt, const FerrySyncRecord *record)
 {

@@ -90,6 +90,11 @@ gboolean ferry_sync_state_update_folder (FerrySyncState *self,
 gboolean ferry_sync_state_remove_folder (FerrySyncState *self, gint64 folder_id, GError **error);
 
 GPtrArray *ferry_sync_state_list_records (FerrySyncState *self, gint64 folder_id, GError **error);
+GPtrArray *ferry_sync_state_find_records (FerrySyncState *self,
+                                          gint64 folder_id,
+                                          const char *const *far_ids,
+                                          guint n_ids,
+                                          GError **error);
 gboolean ferry_sync_state_add_record (FerrySyncState *self,
                                       gint64 folder_id,
                                       FerrySyncRecord *record,

@@ -274,6 +274,12 @@ imap_store_list_changes (FerryStore *store,
   /* "1:*" in an empty mailbox is a UID set some servers refuse. */
   if (ferry_imap_client_get_exists (self->client) == 0)
     {
+      if (known == NULL)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                       "%s is empty now: what went away is all that was there", self->selected);
+          return FALSE;
+        }
       *changed = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
       *vanished = g_ptr_array_new_full (n_known, g_free);
       for (guint i = 0; i < n_known; i++)
@@ -281,8 +287,8 @@ imap_store_list_changes (FerryStore *store,
       return TRUE;
     }
   if (!ferry_imap_client_fetch_changes (self->client, since_modseq,
-                                        (const guint32 *) known_uids->data, known_uids->len, &infos,
-                                        &gone, self->cancellable, error))
+                                        known != NULL ? (const guint32 *) known_uids->data : NULL,
+                                        known_uids->len, &infos, &gone, self->cancellable, error))
     return FALSE;
   *changed = g_ptr_array_new_full (infos->len, (GDestroyNotify) ferry_store_message_free);
   for (guint i = 0; i < infos->len; i++)

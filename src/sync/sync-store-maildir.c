@@ -18,9 +18,11 @@
 
 #include "core/errors.h"
 #include "core/message-header.h"
+#include "maildir/maildir-flags.h"
 #include "maildir/maildir-folder.h"
 #include "maildir/maildir-fs.h"
 #include "maildir/maildir-layout.h"
+#include "maildir/maildir-watch.h"
 #include "sync/sync-store-maildir.h"
 
 /* A Message-ID is near the top; no header worth reading is longer. */
@@ -33,14 +35,27 @@ typedef struct
   FerryMaildirLayout *layout;
   FerryMaildirFolder *selected;
   char *selected_name;
-  GHashTable *filenames; /* unique -> file name, as last seen */
-  GPtrArray *listing;    /* FerryStoreMessage: the last scan, not listed yet */
+  GHashTable *filenames;    /* unique -> file name, as last seen */
+  GPtrArray *listing;       /* FerryStoreMessage: the last scan, not listed yet */
+  FerryMaildirWatch *watch; /* shared by the stores of one sync's threads */
+  gboolean unlisted;        /* the selected folder was not read: file names are guessed */
 } FerryMaildirStore;
 
 static FerryMaildirStore *
 maildir_store (FerryStore *store)
 {
   return (FerryMaildirStore *) store;
+}
+
+/* Every change made through the folder is announced to the watch. */
+static FerryMaildirFolder *
+open_folder (FerryMaildirStore *self, const char *name, GError **error)
+{
+  FerryMaildirFolder *folder = ferry_maildir_layout_open_folder (self->layout, name, FALSE, error);
+
+  if (folder != NULL)
+    ferry_maildir_folder_set_watch (folder, self->watch);
+  return folder;
 }
 
 static void
@@ -51,6 +66,7 @@ maildir_store_finalize (FerryStore *store)
   g_clear_pointer (&self->selected, ferry_maildir_folder_unref);
   g_clear_pointer (&self->listing, g_ptr_array_unref);
   g_hash_table_destroy (self->filenames);
+  ferry_maildir_watch_unref (self->watch);
   ferry_maildir_layout_free (self->layout);
   g_free (self->selected_name);
   g_free (self);
@@ -174,66 +190,72 @@ maildir_store_peek_folder (FerryStore *store, const char *name, char **stamp, GE
   g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, NULL);
   gint64 latest_ns;
 
-  if (path != NULL)
-    *stamp = read_stamp (path, &latest_ns);
+  if (path == NULL)
+    return TRUE;
+  /* Watched from before the look, so that a stamp proven after the sync's
+   * own changes stands for what it saw here and did (stamp_folder()). */
+  ferry_maildir_watch_begin (self->watch, path);
+  *stamp = read_stamp (path, &latest_ns);
   if (*stamp != NULL && now_ns () - latest_ns < stamp_margin_ns (latest_ns))
     g_clear_pointer (stamp, g_free);
   return TRUE;
 }
 
-static char *
-scan_digest (GPtrArray *scan)
-{
-  g_autoptr (GPtrArray) messages
-      = g_ptr_array_new_full (scan->len, (GDestroyNotify) ferry_store_message_free);
-
-  for (guint i = 0; i < scan->len; i++)
-    {
-      FerryMaildirMessage *message = g_ptr_array_index (scan, i);
-      g_ptr_array_add (messages, ferry_store_message_new (message->unique, message->flags, 0));
-    }
-  return ferry_store_listing_digest (messages);
-}
-
-/* Right after the sync's own changes, once the directories' times are old
- * enough that a later change shows as a new time: when they are the same
- * before and after a scan, and it finds just what the sync left, the
- * stamp holds. A folder changed a moment ago is waited for only up to
- * @max_wait_us; else its next sync looks at it. */
+/* Once the directories' times are old enough that a later change shows
+ * as a new time, the stamp holds when nobody but the sync changed the
+ * folder since it peeked at it (maildir-watch.c). A folder changed a
+ * moment ago is waited for only up to @max_wait_us; else its next sync
+ * looks at it. */
 static gboolean
-maildir_store_stamp_folder (FerryStore *store,
-                            const char *name,
-                            const char *digest,
-                            gint64 max_wait_us,
-                            char **stamp,
-                            GError **error)
+maildir_store_stamp_folder (
+    FerryStore *store, const char *name, gint64 max_wait_us, char **stamp, GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
-  g_autoptr (FerryMaildirFolder) folder = NULL;
-  g_autoptr (GPtrArray) scan = NULL;
+  g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, error);
   g_autofree char *before = NULL;
-  g_autofree char *found = NULL;
   gint64 latest_ns;
   gint64 too_young_ns;
 
-  folder = ferry_maildir_layout_open_folder (self->layout, name, FALSE, error);
+  if (path == NULL)
+    return FALSE;
+  before = read_stamp (path, &latest_ns);
+  too_young_ns = before != NULL ? latest_ns + stamp_margin_ns (latest_ns) - now_ns () : 0;
+  if (before != NULL && too_young_ns <= max_wait_us * 1000)
+    {
+      if (too_young_ns > 0)
+        g_usleep ((gulong) (too_young_ns / 1000 + 1));
+      *stamp = read_stamp (path, &latest_ns);
+    }
+  if (!ferry_maildir_watch_end (self->watch, path) || g_strcmp0 (before, *stamp) != 0)
+    g_clear_pointer (stamp, g_free);
+  return TRUE;
+}
+
+static gboolean
+select_folder (FerryMaildirStore *self,
+               const char *name,
+               gboolean unlisted,
+               FerryStoreFolderStatus *status,
+               GError **error)
+{
+  g_autoptr (FerryMaildirFolder) folder = open_folder (self, name, error);
+
   if (folder == NULL)
     return FALSE;
-  before = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
-  if (before == NULL)
-    return TRUE;
-  too_young_ns = latest_ns + stamp_margin_ns (latest_ns) - now_ns ();
-  if (too_young_ns > max_wait_us * 1000)
-    return TRUE;
-  if (too_young_ns > 0)
-    g_usleep ((gulong) (too_young_ns / 1000 + 1));
-  scan = ferry_maildir_folder_scan (folder, error);
-  if (scan == NULL)
+
+  g_clear_pointer (&self->selected, ferry_maildir_folder_unref);
+  g_free (self->selected_name);
+  self->selected = g_steal_pointer (&folder);
+  self->selected_name = g_strdup (name);
+  self->unlisted = unlisted;
+  g_clear_pointer (&self->listing, g_ptr_array_unref);
+  g_hash_table_remove_all (self->filenames);
+  if (!unlisted && !rescan (self, error))
     return FALSE;
-  *stamp = read_stamp (ferry_maildir_folder_get_path (folder), &latest_ns);
-  found = scan_digest (scan);
-  if (g_strcmp0 (before, *stamp) != 0 || !g_str_equal (found, digest))
-    g_clear_pointer (stamp, g_free);
+
+  /* A Maildir has no UIDVALIDITY: its names never change meaning. */
+  status->validity = 1;
+  status->messages = unlisted ? 0 : self->listing->len;
   return TRUE;
 }
 
@@ -243,24 +265,16 @@ maildir_store_select_folder (FerryStore *store,
                              FerryStoreFolderStatus *status,
                              GError **error)
 {
-  FerryMaildirStore *self = maildir_store (store);
-  g_autoptr (FerryMaildirFolder) folder
-      = ferry_maildir_layout_open_folder (self->layout, name, FALSE, error);
+  return select_folder (maildir_store (store), name, FALSE, status, error);
+}
 
-  if (folder == NULL)
-    return FALSE;
-
-  g_clear_pointer (&self->selected, ferry_maildir_folder_unref);
-  g_free (self->selected_name);
-  self->selected = g_steal_pointer (&folder);
-  self->selected_name = g_strdup (name);
-  if (!rescan (self, error))
-    return FALSE;
-
-  /* A Maildir has no UIDVALIDITY: its names never change meaning. */
-  status->validity = 1;
-  status->messages = self->listing->len;
-  return TRUE;
+static gboolean
+maildir_store_select_folder_unlisted (FerryStore *store,
+                                      const char *name,
+                                      FerryStoreFolderStatus *status,
+                                      GError **error)
+{
+  return select_folder (maildir_store (store), name, TRUE, status, error);
 }
 
 static GPtrArray *
@@ -272,6 +286,7 @@ maildir_store_list_messages (FerryStore *store, GError **error)
 
   if (self->listing == NULL && !rescan (self, error))
     return NULL;
+  self->unlisted = FALSE;
   /* The next listing looks at the disk again. */
   return g_steal_pointer (&self->listing);
 }
@@ -508,6 +523,24 @@ maildir_store_flush (FerryStore *store, GError **error)
   return self->selected == NULL || ferry_maildir_folder_sync_dirs (self->selected, error);
 }
 
+/* In a folder not read, a message's file name as Ferry or a mail reader
+ * would give it with @flags: with its flags in cur/, or without any in
+ * new/ (Ferry's own delivery of unread mail) or in cur/ (a mail reader's
+ * "seen in the index"). A wrong guess costs a look-up. */
+static char *
+guess_filename (FerryMaildirStore *self, const char *id, FerryMailFlags flags)
+{
+  g_autofree char *with_info = ferry_maildir_flags_format_filename (id, flags, NULL);
+  g_autofree char *in_cur = NULL;
+  struct stat st;
+
+  if (flags != 0)
+    return g_steal_pointer (&with_info);
+  in_cur
+      = g_build_filename (ferry_maildir_folder_get_path (self->selected), "cur", with_info, NULL);
+  return lstat (in_cur, &st) == 0 ? g_steal_pointer (&with_info) : g_strdup (id);
+}
+
 static gboolean
 maildir_store_set_flags (FerryStore *store,
                          const char *id,
@@ -516,11 +549,14 @@ maildir_store_set_flags (FerryStore *store,
                          GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
+  g_autofree char *guess = known_filename (self, id) == NULL && self->unlisted
+                               ? guess_filename (self, id, old_flags)
+                               : NULL;
   /* Only what the engine changes: a flag the user changed in mutt since
    * the listing stays as the user left it. */
-  char *filename
-      = ferry_maildir_folder_change_flags (self->selected, id, known_filename (self, id),
-                                           new_flags & ~old_flags, old_flags & ~new_flags, error);
+  char *filename = ferry_maildir_folder_change_flags (
+      self->selected, id, guess != NULL ? guess : known_filename (self, id), new_flags & ~old_flags,
+      old_flags & ~new_flags, error);
 
   if (filename == NULL)
     return FALSE;
@@ -563,7 +599,7 @@ maildir_store_copy (FerryStore *store, const char *id, const char *to_folder, GE
 
   if (message == NULL)
     return FALSE;
-  target = ferry_maildir_layout_open_folder (self->layout, to_folder, FALSE, error);
+  target = open_folder (self, to_folder, error);
   delivery = target != NULL ? ferry_maildir_folder_begin_delivery (target, error) : NULL;
   if (delivery == NULL)
     return FALSE;
@@ -576,6 +612,14 @@ maildir_store_copy (FerryStore *store, const char *id, const char *to_folder, GE
   if (ok)
     filename = ferry_maildir_delivery_commit (delivery, message->flags, error);
   return filename != NULL && ferry_maildir_folder_sync_dirs (target, error);
+}
+
+/* A move leaves one folder and enters the other (maildir-watch.c). */
+static void
+announce_move (FerryMaildirStore *self, FerryMaildirFolder *target, int sign)
+{
+  ferry_maildir_watch_announce (self->watch, ferry_maildir_folder_get_path (self->selected), sign);
+  ferry_maildir_watch_announce (self->watch, ferry_maildir_folder_get_path (target), sign);
 }
 
 static gboolean
@@ -591,16 +635,18 @@ maildir_store_move (
 
   if (message == NULL)
     return FALSE;
-  target = ferry_maildir_layout_open_folder (self->layout, to_folder, FALSE, error);
+  target = open_folder (self, to_folder, error);
   if (target == NULL)
     return FALSE;
   from = g_build_filename (ferry_maildir_folder_get_path (self->selected),
                            message->in_new ? "new" : "cur", message->filename, NULL);
   to = g_build_filename (ferry_maildir_folder_get_path (target), message->in_new ? "new" : "cur",
                          message->filename, NULL);
+  announce_move (self, target, 1);
   failed = ferry_maildir_fs_rename_noreplace (from, to);
   if (failed != 0)
     {
+      announce_move (self, target, -1);
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO, _ ("Cannot move %s to %s: %s"), from,
                    ferry_maildir_folder_get_path (target), g_strerror (failed));
       return FALSE;
@@ -620,6 +666,7 @@ static const FerryStoreClass maildir_store_class = {
   .peek_folder = maildir_store_peek_folder,
   .stamp_folder = maildir_store_stamp_folder,
   .select_folder = maildir_store_select_folder,
+  .select_folder_unlisted = maildir_store_select_folder_unlisted,
   .list_messages = maildir_store_list_messages,
   .fetch_message_ids = maildir_store_fetch_message_ids,
   .fetch_sizes = maildir_store_fetch_sizes,
@@ -662,5 +709,27 @@ ferry_store_maildir_new (const char *root,
   ferry_store_init (&self->parent, &maildir_store_class, root);
   self->layout = layout;
   self->filenames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->watch = ferry_maildir_watch_new ();
   return &self->parent;
+}
+
+/**
+ * ferry_store_maildir_join:
+ * @self: a Maildir store
+ * @sibling: another on the same tree, for another thread of the same sync
+ *
+ * From now on each counts the changes made through the other as its
+ * own, which ferry_store_stamp_folder() tells apart from anybody else's.
+ */
+void
+ferry_store_maildir_join (FerryStore *self, FerryStore *sibling)
+{
+  FerryMaildirStore *store = maildir_store (self);
+
+  g_return_if_fail (self != NULL && sibling != NULL);
+  g_return_if_fail (self->klass == &maildir_store_class);
+  g_return_if_fail (sibling->klass == &maildir_store_class);
+
+  ferry_maildir_watch_unref (store->watch);
+  store->watch = ferry_maildir_watch_ref (maildir_store (sibling)->watch);
 }

@@ -14,5 +14,6 @@ FerryStore *ferry_store_maildir_new (const char *root,
                                      FerrySubfolders subfolders,
                                      const char *inbox,
                                      GError **error);
+void ferry_store_maildir_join (FerryStore *self, FerryStore *sibling);
 
 G_END_DECLS

@@ -163,6 +163,32 @@ ferry_store_select_folder (FerryStore *self,
 }
 
 /**
+ * ferry_store_select_folder_unlisted:
+ * @self: a #FerryStore
+ * @name: a folder
+ * @status: (out caller-allocates): its status; its message count is 0
+ *   where the store would have to read the folder to tell
+ * @error: return location for a #GError
+ *
+ * Selects @name for a caller that knows its messages already (from its
+ * records) and changes a few of them: the store need not read them all
+ * first. Listing them afterwards still works.
+ */
+gboolean
+ferry_store_select_folder_unlisted (FerryStore *self,
+                                    const char *name,
+                                    FerryStoreFolderStatus *status,
+                                    GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL && status != NULL, FALSE);
+
+  if (self->klass->select_folder_unlisted == NULL)
+    return ferry_store_select_folder (self, name, status, error);
+  *status = (FerryStoreFolderStatus){ 0 };
+  return self->klass->select_folder_unlisted (self, name, status, error);
+}
+
+/**
  * ferry_store_list_messages:
  * @self: a #FerryStore with a folder selected
  * @error: return location for a #GError
@@ -178,54 +204,16 @@ ferry_store_list_messages (FerryStore *self, GError **error)
   return self->klass->list_messages (self, error);
 }
 
-static int
-compare_ids (gconstpointer a, gconstpointer b)
-{
-  const FerryStoreMessage *x = *(FerryStoreMessage *const *) a;
-  const FerryStoreMessage *y = *(FerryStoreMessage *const *) b;
-
-  return strcmp (x->id, y->id);
-}
-
-/**
- * ferry_store_listing_digest:
- * @messages: (element-type FerryStoreMessage): a folder's messages
- *
- * Returns: (transfer full): a digest of their ids and flags, in any order
- */
-char *
-ferry_store_listing_digest (GPtrArray *messages)
-{
-  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (messages->len);
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-
-  g_return_val_if_fail (messages != NULL, NULL);
-
-  g_ptr_array_extend (sorted, messages, NULL, NULL);
-  g_ptr_array_sort (sorted, compare_ids);
-  for (guint i = 0; i < sorted->len; i++)
-    {
-      const FerryStoreMessage *message = g_ptr_array_index (sorted, i);
-      char flags[16];
-
-      g_snprintf (flags, sizeof flags, "\t%x\n", (guint) message->flags);
-      g_checksum_update (checksum, (const guchar *) message->id, -1);
-      g_checksum_update (checksum, (const guchar *) flags, -1);
-    }
-  return g_strdup (g_checksum_get_string (checksum));
-}
-
 /**
  * ferry_store_stamp_folder:
  * @self: a #FerryStore
  * @name: a folder
- * @digest: ferry_store_listing_digest() of what the folder holds, as
- *   the caller believes
  * @max_wait_us: how long it may wait for the latest change to be old
  *   enough; 0 not to wait
  * @stamp: (out) (transfer full) (nullable): the change stamp, as
  *   ferry_store_peek_folder() would give it later if nothing changes;
- *   %NULL when the folder holds anything else or the store cannot tell
+ *   %NULL when anybody else changed the folder since the caller last
+ *   peeked at it, or the store cannot tell
  * @error: return location for a #GError
  *
  * A stamp for a folder the caller changed a moment ago, which
@@ -233,18 +221,14 @@ ferry_store_listing_digest (GPtrArray *messages)
  * no other can hide behind it.
  */
 gboolean
-ferry_store_stamp_folder (FerryStore *self,
-                          const char *name,
-                          const char *digest,
-                          gint64 max_wait_us,
-                          char **stamp,
-                          GError **error)
+ferry_store_stamp_folder (
+    FerryStore *self, const char *name, gint64 max_wait_us, char **stamp, GError **error)
 {
-  g_return_val_if_fail (self != NULL && name != NULL && digest != NULL, FALSE);
+  g_return_val_if_fail (self != NULL && name != NULL, FALSE);
   g_return_val_if_fail (stamp != NULL && *stamp == NULL, FALSE);
 
   return self->klass->stamp_folder == NULL
-         || self->klass->stamp_folder (self, name, digest, max_wait_us, stamp, error);
+         || self->klass->stamp_folder (self, name, max_wait_us, stamp, error);
 }
 
 /**
@@ -252,13 +236,15 @@ ferry_store_stamp_folder (FerryStore *self,
  * @self: a #FerryStore with a folder selected
  * @since_modseq: the folder's highest modseq (RFC 7162) when the caller
  *   last knew all of it
- * @known: (array length=n_known): the ids the caller knows in the folder
+ * @known: (array length=n_known) (nullable): the ids the caller knows in
+ *   the folder; %NULL when it does not say
  * @n_known: how many
  * @changed: (out) (transfer container) (element-type FerryStoreMessage):
  *   the messages whose flags changed since @since_modseq, and those that
  *   arrived since, without their Message-IDs
  * @vanished: (out) (transfer container) (element-type utf8): the ids of
- *   @known that are gone
+ *   @known that are gone; without @known, all the store knows are gone
+ *   since @since_modseq, which may include ids the caller never saw
  * @error: return location for a #GError
  *
  * What changed in the selected folder since it showed @since_modseq: on
@@ -266,7 +252,8 @@ ferry_store_stamp_folder (FerryStore *self,
  * costs megabytes. A message not in @changed or @vanished is as it was.
  *
  * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE when the store cannot
- *   tell for this folder (then list it whole), or with another error.
+ *   tell for this folder (then list it whole; without @known, try with
+ *   it), or with another error.
  */
 gboolean
 ferry_store_list_changes (FerryStore *self,

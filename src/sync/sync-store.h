@@ -85,16 +85,17 @@ typedef struct
    * tell for sure. */
   gboolean (*peek_folder) (FerryStore *self, const char *name, char **stamp, GError **error);
   /* Optional: see ferry_store_stamp_folder(). */
-  gboolean (*stamp_folder) (FerryStore *self,
-                            const char *name,
-                            const char *digest,
-                            gint64 max_wait_us,
-                            char **stamp,
-                            GError **error);
+  gboolean (*stamp_folder) (
+      FerryStore *self, const char *name, gint64 max_wait_us, char **stamp, GError **error);
   gboolean (*select_folder) (FerryStore *self,
                              const char *name,
                              FerryStoreFolderStatus *status,
                              GError **error);
+  /* Optional: see ferry_store_select_folder_unlisted(). */
+  gboolean (*select_folder_unlisted) (FerryStore *self,
+                                      const char *name,
+                                      FerryStoreFolderStatus *status,
+                                      GError **error);
 
   GPtrArray *(*list_messages) (FerryStore *self, GError **error);
   /* Optional: see ferry_store_list_changes(). */
@@ -164,17 +165,16 @@ GPtrArray *ferry_store_list_folders (FerryStore *self, GError **error);
 gboolean ferry_store_create_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_delete_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_peek_folder (FerryStore *self, const char *name, char **stamp, GError **error);
-gboolean ferry_store_stamp_folder (FerryStore *self,
-                                   const char *name,
-                                   const char *digest,
-                                   gint64 max_wait_us,
-                                   char **stamp,
-                                   GError **error);
-char *ferry_store_listing_digest (GPtrArray *messages);
+gboolean ferry_store_stamp_folder (
+    FerryStore *self, const char *name, gint64 max_wait_us, char **stamp, GError **error);
 gboolean ferry_store_select_folder (FerryStore *self,
                                     const char *name,
                                     FerryStoreFolderStatus *status,
                                     GError **error);
+gboolean ferry_store_select_folder_unlisted (FerryStore *self,
+                                             const char *name,
+                                             FerryStoreFolderStatus *status,
+                                             GError **error);
 
 GPtrArray *ferry_store_list_messages (FerryStore *self, GError **error);
 gboolean ferry_store_list_changes (FerryStore *self,
