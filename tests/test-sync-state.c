@@ -130,6 +130,73 @@ test_folders_and_records (Fixture *f, gconstpointer data)
   }
 }
 
+static FerrySyncRecord *
+add_pair (FerrySyncState *state, gint64 folder_id, const char *far_id, const char *near_id)
+{
+  g_autoptr (GError) error = NULL;
+  FerrySyncRecord *record = ferry_sync_record_new ();
+
+  record->far_id = g_strdup (far_id);
+  record->near_id = g_strdup (near_id);
+  record->message_id = g_strdup_printf ("<%s@example.org>", far_id);
+  g_assert_true (ferry_sync_state_add_record (state, folder_id, record, &error));
+  g_assert_no_error (error);
+  return record;
+}
+
+/* A few records of a folder by their far ids: those there are, whatever
+ * the order asked, and nothing of another folder. An update leaves the
+ * Message-ID as it was added, also when the record in memory dropped it. */
+static void
+test_find_and_update (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerrySyncState) state = open_state (f);
+  g_autoptr (FerrySyncFolderRecord) inbox = ferry_sync_folder_record_new ("INBOX");
+  g_autoptr (FerrySyncFolderRecord) other = ferry_sync_folder_record_new ("Other");
+  g_autoptr (FerrySyncRecord) first = NULL;
+  g_autoptr (FerrySyncRecord) second = NULL;
+  g_autoptr (FerrySyncRecord) elsewhere = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+  g_autoptr (GPtrArray) all = NULL;
+  const char *asked[] = { "7", "404", "3" };
+  FerrySyncRecord *read;
+
+  g_assert_true (ferry_sync_state_begin (state, &error));
+  g_assert_true (ferry_sync_state_add_folder (state, inbox, &error));
+  g_assert_true (ferry_sync_state_add_folder (state, other, &error));
+  first = add_pair (state, inbox->id, "3", "a.host");
+  second = add_pair (state, inbox->id, "7", "b.host");
+  elsewhere = add_pair (state, other->id, "404", "c.host");
+  g_assert_true (ferry_sync_state_commit (state, &error));
+
+  found = ferry_sync_state_find_records (state, inbox->id, asked, G_N_ELEMENTS (asked), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (found->len, ==, 2);
+  g_assert_cmpstr (((FerrySyncRecord *) found->pdata[0])->near_id, ==, "b.host");
+  g_assert_cmpstr (((FerrySyncRecord *) found->pdata[1])->near_id, ==, "a.host");
+
+  g_assert_true (ferry_sync_state_begin_record (state, &error));
+  first->flags = FERRY_MAIL_FLAG_SEEN;
+  g_assert_true (ferry_sync_state_update_flags (state, first, &error));
+  g_clear_pointer (&second->message_id, g_free);
+  second->state = FERRY_SYNC_RECORD_NEAR_GONE;
+  g_clear_pointer (&second->near_id, g_free);
+  g_assert_true (ferry_sync_state_update_record (state, second, &error));
+  g_assert_true (ferry_sync_state_commit (state, &error));
+
+  all = ferry_sync_state_list_records (state, inbox->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+  read = all->pdata[0];
+  g_assert_cmpint (read->flags, ==, FERRY_MAIL_FLAG_SEEN);
+  g_assert_cmpstr (read->near_id, ==, "a.host");
+  read = all->pdata[1];
+  g_assert_cmpint (read->state, ==, FERRY_SYNC_RECORD_NEAR_GONE);
+  g_assert_null (read->near_id);
+  g_assert_cmpstr (read->message_id, ==, "<7@example.org>");
+}
+
 static void
 test_ids_unique (Fixture *f, gconstpointer data)
 {
@@ -252,6 +319,8 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/sync-state/folders-and-records", Fixture, NULL, fixture_set_up,
               test_folders_and_records, fixture_tear_down);
+  g_test_add ("/sync-state/find-and-update", Fixture, NULL, fixture_set_up, test_find_and_update,
+              fixture_tear_down);
   g_test_add ("/sync-state/ids-unique", Fixture, NULL, fixture_set_up, test_ids_unique,
               fixture_tear_down);
   g_test_add ("/sync-state/upgrade-from-version-1", Fixture, version_1_tables, fixture_set_up,

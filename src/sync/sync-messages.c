@@ -635,6 +635,7 @@ apply_flag_changes (FolderSync *fs, GError **error)
 typedef enum
 {
   KEEP,
+  REFLAG, /* only its flags changed */
   UPDATE,
   FORGET,
 } RecordChange;
@@ -654,7 +655,7 @@ reconcile_pair (FolderSync *fs, FerrySyncRecord *record)
       if (merged == record->flags)
         return KEEP;
       record->flags = merged;
-      return UPDATE;
+      return REFLAG;
     }
 
   for (int gone = FAR; gone <= NEAR; gone++)
@@ -694,14 +695,18 @@ reconcile_orphan (FolderSync *fs, FerrySyncRecord *record)
 }
 
 static gboolean
-write_record_changes (FolderSync *fs, GPtrArray *updates, GPtrArray *forgotten, GError **error)
+write_record_changes (
+    FolderSync *fs, GPtrArray *reflagged, GPtrArray *updates, GPtrArray *forgotten, GError **error)
 {
   FerrySyncState *state = fs->state;
 
-  if (updates->len == 0 && forgotten->len == 0)
+  if (reflagged->len == 0 && updates->len == 0 && forgotten->len == 0)
     return TRUE;
   if (!ferry_sync_state_begin_record (state, error))
     return FALSE;
+  for (guint i = 0; i < reflagged->len; i++)
+    if (!ferry_sync_state_update_flags (state, g_ptr_array_index (reflagged, i), error))
+      goto failed;
   for (guint i = 0; i < updates->len; i++)
     if (!ferry_sync_state_update_record (state, g_ptr_array_index (updates, i), error))
       goto failed;
@@ -729,6 +734,7 @@ reconcile_records (FolderSync *fs, GError **error)
 {
   /* Not g_ptr_array_copy(), which would free the records with the copy. */
   g_autoptr (GPtrArray) snapshot = g_ptr_array_sized_new (fs->records->len);
+  g_autoptr (GPtrArray) reflagged = g_ptr_array_new ();
   g_autoptr (GPtrArray) updates = g_ptr_array_new ();
   g_autoptr (GPtrArray) forgotten = g_ptr_array_new ();
 
@@ -740,14 +746,17 @@ reconcile_records (FolderSync *fs, GError **error)
                                 ? reconcile_pair (fs, record)
                                 : reconcile_orphan (fs, record);
 
-      if (change == UPDATE)
+      if (change == REFLAG)
+        g_ptr_array_add (reflagged, record);
+      else if (change == UPDATE)
         g_ptr_array_add (updates, record);
       else if (change == FORGET)
         g_ptr_array_add (forgotten, record);
     }
   if (fs->engine->policy.dry_run)
     return TRUE;
-  return apply_flag_changes (fs, error) && write_record_changes (fs, updates, forgotten, error);
+  return apply_flag_changes (fs, error)
+         && write_record_changes (fs, reflagged, updates, forgotten, error);
 }
 
 /* ---- new messages -------------------------------------------------------- */
@@ -867,6 +876,9 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
       /* Only the batch's own: indexing all the folder's records after
        * each batch made a first sync of a large folder quadratic. */
       index_record (fs, copy->record);
+      /* Recorded, and not needed again by this sync: a first sync of a
+       * large folder need not hold them all. */
+      g_clear_pointer (&copy->record->message_id, g_free);
       g_ptr_array_add (fs->records, g_steal_pointer (&copy->record));
     }
   return TRUE;

@@ -556,20 +556,25 @@ ferry_sync_state_find_records (
 {
   g_autoptr (GPtrArray) records = NULL;
   sqlite3_stmt *stmt;
+  gboolean own_transaction;
 
   g_return_val_if_fail (self != NULL && (far_ids != NULL || n_ids == 0), NULL);
 
+  stmt = statement (self,
+                    "SELECT rowid, far_id, near_id, flags, state, message_id, size, far_hint "
+                    "FROM message WHERE folder = ? AND far_id = ?",
+                    error);
+  if (stmt == NULL)
+    return NULL;
+  /* One read lock for all the look-ups, not one each. */
+  own_transaction = sqlite3_get_autocommit (self->db);
+  if (own_transaction && !exec (self, "BEGIN", "start a transaction", error))
+    return NULL;
   records = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_sync_record_free);
-  for (guint i = 0; i < n_ids; i++)
+  for (guint i = 0; i < n_ids && records != NULL; i++)
     {
       int rc;
 
-      stmt = statement (self,
-                        "SELECT rowid, far_id, near_id, flags, state, message_id, size, far_hint "
-                        "FROM message WHERE folder = ? AND far_id = ?",
-                        error);
-      if (stmt == NULL)
-        return NULL;
       sqlite3_bind_int64 (stmt, 1, folder_id);
       sqlite3_bind_text (stmt, 2, far_ids[i], -1, SQLITE_STATIC);
       rc = sqlite3_step (stmt);
@@ -577,11 +582,18 @@ ferry_sync_state_find_records (
         g_ptr_array_add (records, record_from_row (stmt));
       sqlite3_reset (stmt);
       if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail (self, rc, "read its messages", error), NULL;
+        {
+          fail (self, rc, "read its messages", error);
+          g_clear_pointer (&records, g_ptr_array_unref);
+        }
     }
+  if (own_transaction)
+    ferry_sync_state_rollback (self);
   return g_steal_pointer (&records);
 }
 
+/* What a change of a record may touch: all but its Message-ID, which it
+ * gets once, when it is added. */
 static void
 bind_record_values (sqlite3_stmt *stmt, const FerrySyncRecord *record)
 {
@@ -589,9 +601,8 @@ bind_record_values (sqlite3_stmt *stmt, const FerrySyncRecord *record)
   bind_text_or_null (stmt, 2, record->near_id);
   sqlite3_bind_int64 (stmt, 3, record->flags);
   sqlite3_bind_int64 (stmt, 4, record->state);
-  bind_text_or_null (stmt, 5, record->message_id);
-  sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) record->size);
-  sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) record->far_hint);
+  sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) record->size);
+  sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) record->far_hint);
 }
 
 /**
@@ -613,12 +624,13 @@ ferry_sync_state_add_record (FerrySyncState *self,
   g_return_val_if_fail (record != NULL, FALSE);
 
   stmt = statement (self,
-                    "INSERT INTO message (far_id, near_id, flags, state, message_id, size, "
-                    "far_hint, folder) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO message (far_id, near_id, flags, state, size, far_hint, "
+                    "message_id, folder) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     error);
   if (stmt == NULL)
     return FALSE;
   bind_record_values (stmt, record);
+  bind_text_or_null (stmt, 7, record->message_id);
   sqlite3_bind_int64 (stmt, 8, folder_id);
   if (!step_done (self, stmt, "record a message", error))
     return FALSE;
@@ -626,6 +638,15 @@ ferry_sync_state_add_record (FerrySyncState *self,
   return TRUE;
 }
 
+/**
+ * ferry_sync_state_update_record:
+ * @self: a #FerrySyncState
+ * @record: a record added before
+ * @error: return location for a #GError
+ *
+ * Writes what changed of @record: all but its Message-ID, which stays as
+ * it was added (and may be dropped from @record meanwhile).
+ */
 gboolean
 ferry_sync_state_update_record (FerrySyncState *self, const FerrySyncRecord *record, GError **error)
 {
@@ -636,12 +657,37 @@ ferry_sync_state_update_record (FerrySyncState *self, const FerrySyncRecord *rec
 
   stmt = statement (self,
                     "UPDATE message SET far_id = ?, near_id = ?, flags = ?, state = ?, "
-                    "message_id = ?, size = ?, far_hint = ? WHERE rowid = ?",
+                    "size = ?, far_hint = ? WHERE rowid = ?",
                     error);
   if (stmt == NULL)
     return FALSE;
   bind_record_values (stmt, record);
-  sqlite3_bind_int64 (stmt, 8, record->row);
+  sqlite3_bind_int64 (stmt, 7, record->row);
+  return step_done (self, stmt, "update a message", error);
+}
+
+/**
+ * ferry_sync_state_update_flags:
+ * @self: a #FerrySyncState
+ * @record: a record added before, of which only the flags changed
+ * @error: return location for a #GError
+ *
+ * As ferry_sync_state_update_record(), writing only the flags: the
+ * indexes of the ids are left alone, a third of the pages to write.
+ */
+gboolean
+ferry_sync_state_update_flags (FerrySyncState *self, const FerrySyncRecord *record, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (record != NULL && record->row > 0, FALSE);
+
+  stmt = statement (self, "UPDATE message SET flags = ? WHERE rowid = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, record->flags);
+  sqlite3_bind_int64 (stmt, 2, record->row);
   return step_done (self, stmt, "update a message", error);
 }
 

@@ -102,6 +102,8 @@ gboolean ferry_sync_state_add_record (FerrySyncState *self,
 gboolean ferry_sync_state_update_record (FerrySyncState *self,
                                          const FerrySyncRecord *record,
                                          GError **error);
+gboolean
+ferry_sync_state_update_flags (FerrySyncState *self, const FerrySyncRecord *record, GError **error);
 gboolean ferry_sync_state_remove_record (FerrySyncState *self, gint64 row, GError **error);
 gboolean
 ferry_sync_state_remove_all_records (FerrySyncState *self, gint64 folder_id, GError **error);

@@ -457,7 +457,6 @@ append_free (FerryStoreAppend *append)
 static gboolean
 maildir_store_append_commit (FerryStore *store, FerryStoreAppend *append, char **id, GError **error)
 {
-  FerryMaildirStore *self = maildir_store (store);
   FerryMaildirDelivery *delivery = append->store_data;
   g_autofree char *filename = NULL;
 
@@ -468,8 +467,6 @@ maildir_store_append_commit (FerryStore *store, FerryStoreAppend *append, char *
       append_free (append);
       return FALSE;
     }
-  g_hash_table_insert (self->filenames, g_strdup (append->provisional_id),
-                       g_steal_pointer (&filename));
   *id = g_steal_pointer (&append->provisional_id);
   append_free (append);
   return TRUE;
@@ -477,7 +474,8 @@ maildir_store_append_commit (FerryStore *store, FerryStoreAppend *append, char *
 
 /* All the files are made durable before any of them is renamed into
  * place, so that no message becomes visible whose data a crash could
- * still lose. The directories are synced once, by flush(). */
+ * still lose. The directories are synced once, by flush(). The new file
+ * names are not kept: a sync does nothing more to what it just copied. */
 static gboolean
 maildir_store_append_commit_many (FerryStore *store,
                                   FerryStoreAppend **appends,
@@ -486,7 +484,6 @@ maildir_store_append_commit_many (FerryStore *store,
                                   guint *n_committed,
                                   GError **error)
 {
-  FerryMaildirStore *self = maildir_store (store);
   g_autofree FerryMaildirDelivery **deliveries = g_new (FerryMaildirDelivery *, n);
 
   for (guint i = 0; i < n; i++)
@@ -496,11 +493,11 @@ maildir_store_append_commit_many (FerryStore *store,
   for (guint i = 0; i < n; i++)
     {
       FerryStoreAppend *append = appends[i];
-      char *filename = ferry_maildir_delivery_commit (deliveries[i], append->flags, error);
+      g_autofree char *filename
+          = ferry_maildir_delivery_commit (deliveries[i], append->flags, error);
 
       if (filename == NULL)
         return FALSE;
-      g_hash_table_insert (self->filenames, g_strdup (append->provisional_id), filename);
       ids[i] = g_steal_pointer (&append->provisional_id);
       append_free (g_steal_pointer (&appends[i]));
       *n_committed = i + 1;
