@@ -52,12 +52,19 @@ void ferry_sync_engine_report (FerrySyncEngine *self,
                                const char *format,
                                ...) G_GNUC_PRINTF (4, 5);
 
+/* What the engine needs to know of a folder's sync once all are done. */
+typedef struct
+{
+  gboolean near_changed; /* the near side was left without a stamp */
+  guint messages;        /* about how many the folder holds */
+} FerrySyncFolderOutcome;
+
 gboolean ferry_sync_messages_run (FerrySyncEngine *engine,
                                   FerrySyncWorker *worker,
                                   FerrySyncFolderRecord *folder,
                                   const char *far_name,
                                   FerrySyncStats *stats,
-                                  gboolean *near_changed,
+                                  FerrySyncFolderOutcome *outcome,
                                   GError **error);
 
 G_END_DECLS

@@ -19,8 +19,13 @@
 #include "sync/sync-moves.h"
 
 /* A sync may wait up to a twentieth of its own time to prove the stamps
- * of the near folders it changed last. */
-#define RESTAMP_PATIENCE 20
+ * of the near folders it changed last. A folder left without a stamp is
+ * read whole at its next sync: for a large one that costs more than
+ * waiting out the margin of a Maildir whose file system keeps fine times
+ * (50 ms, sync-store-maildir.c), which is always waited for. */
+#define RESTAMP_PATIENCE      20
+#define RESTAMP_LARGE_FOLDER  10000
+#define RESTAMP_LARGE_WAIT_US (60 * 1000)
 
 void
 ferry_sync_engine_report (
@@ -134,8 +139,8 @@ typedef struct
   char *far_name; /* NULL when the server has no such folder */
   gboolean near;  /* whether the Maildir side has it */
   FerrySyncFolderRecord *record;
-  gboolean sync;         /* decided by prepare_folder() */
-  gboolean near_changed; /* the sync changed the near folder, which has no stamp now */
+  gboolean sync; /* decided by prepare_folder() */
+  FerrySyncFolderOutcome outcome;
 } FolderPlan;
 
 static void
@@ -549,7 +554,7 @@ sync_one (Parallel *parallel, FerrySyncWorker *worker, FolderPlan *plan)
   g_autoptr (GError) error = NULL;
   FerrySyncStats stats = { 0 };
 
-  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &plan->near_changed,
+  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &plan->outcome,
                            &error);
   g_mutex_lock (&parallel->lock);
   parallel->stats->folders++;
@@ -633,10 +638,19 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
 
 /* A stamp for each near folder the sync changed, proven once all are done
  * (ferry_store_stamp_folder()): nobody else changed it since its sync
- * peeked at it. Without it, the next sync would look at them all once more. The last folders may
- * have changed too recently to prove: that is waited for when the wait is small next to the sync
- * itself (@started_us), as after a first sync, so that the next one is
- * quick; a quick sync does not wait, and the next looks at those. */
+ * peeked at it. Without it, the next sync would look at them all once
+ * more. The last folders may have changed too recently to prove: that is
+ * waited for when the wait is small next to the sync itself (@started_us),
+ * as after a first sync, or short and the folder large; else the next
+ * sync looks at them. */
+static gint64
+max_wait_us (FolderPlan *plan, gint64 patience_us)
+{
+  if (plan->outcome.messages >= RESTAMP_LARGE_FOLDER)
+    return MAX (patience_us, RESTAMP_LARGE_WAIT_US);
+  return patience_us;
+}
+
 static void
 restamp_near_folders (FerrySyncEngine *self,
                       GPtrArray *plans,
@@ -645,7 +659,7 @@ restamp_near_folders (FerrySyncEngine *self,
                       GError **first_error)
 {
   FerrySyncState *state = self->main.state;
-  gint64 max_wait_us = (g_get_monotonic_time () - started_us) / RESTAMP_PATIENCE;
+  gint64 patience_us = (g_get_monotonic_time () - started_us) / RESTAMP_PATIENCE;
   g_autoptr (GPtrArray) stamped = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
 
@@ -653,12 +667,13 @@ restamp_near_folders (FerrySyncEngine *self,
     {
       FolderPlan *plan = g_ptr_array_index (plans, i);
 
-      if (!plan->near_changed)
+      if (!plan->outcome.near_changed)
         continue;
       /* Only a saving for the next sync: a folder that cannot be read
        * now (a mail reader just removed it) is looked at then. */
-      if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name, max_wait_us,
-                                     &plan->record->near_stamp, &error))
+      if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name,
+                                     max_wait_us (plan, patience_us), &plan->record->near_stamp,
+                                     &error))
         {
           g_debug ("%s: no fresh stamp: %s", plan->name, error->message);
           g_clear_error (&error);

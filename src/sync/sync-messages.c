@@ -1302,12 +1302,12 @@ select_and_list (FolderSync *fs, const gboolean *unchanged, GError **error)
  * sync changed nothing: anything that changed there since is after them,
  * and shows next time. A side the sync changed gets no stamp, so its next
  * sync looks at it whole and records a fresh one. For the near side the
- * engine may prove one when the account is done (@near_changed). */
+ * engine may prove one when the account is done (@outcome). */
 static gboolean
 save_folder_status (FolderSync *fs,
                     char **stamps,
                     const guint *changes_before,
-                    gboolean *near_changed,
+                    FerrySyncFolderOutcome *outcome,
                     GError **error)
 {
   FerrySyncFolderRecord *folder = fs->folder;
@@ -1323,7 +1323,8 @@ save_folder_status (FolderSync *fs,
   for (int side = FAR; side <= NEAR; side++)
     if (ferry_store_get_change_count (fs->stores[side]) != changes_before[side])
       g_clear_pointer (&stamps[side], g_free);
-  *near_changed = stamps[NEAR] == NULL;
+  outcome->near_changed = stamps[NEAR] == NULL;
+  outcome->messages = fs->status[FAR].messages;
   for (int side = FAR; side <= NEAR; side++)
     {
       if (g_strcmp0 (*recorded[side], stamps[side]) != 0)
@@ -1397,8 +1398,9 @@ folder_sync_clear (FolderSync *fs)
  * @folder: the folder pair, already on both sides and in the state
  * @far_name: what the far side calls it
  * @stats: (inout): what was done is added here
- * @near_changed: (out): whether the near side was left without a stamp,
- *   for ferry_store_stamp_folder(); else untouched
+ * @outcome: (out caller-allocates): whether the near side was left
+ *   without a stamp, for ferry_store_stamp_folder(); untouched in a dry
+ *   run and where nothing changed
  * @error: return location for a #GError
  *
  * Syncs the messages of one folder.
@@ -1409,7 +1411,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
                          FerrySyncFolderRecord *folder,
                          const char *far_name,
                          FerrySyncStats *stats,
-                         gboolean *near_changed,
+                         FerrySyncFolderOutcome *outcome,
                          GError **error)
 {
   FolderSync fs = { self, worker->stores, worker->state, folder, { far_name, folder->name } };
@@ -1444,7 +1446,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
        && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
-       && save_folder_status (&fs, stamps, changes_before, near_changed, error);
+       && save_folder_status (&fs, stamps, changes_before, outcome, error);
 
   ferry_sync_stats_add (stats, &fs.stats);
   if (ok && self->report != NULL)
