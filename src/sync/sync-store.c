@@ -630,9 +630,11 @@ ferry_store_folder_free (FerryStoreFolder *folder)
 FerryStoreMessage *
 ferry_store_message_new (const char *id, FerryMailFlags flags, guint64 size)
 {
-  FerryStoreMessage *message = g_new0 (FerryStoreMessage, 1);
+  gsize id_size = strlen (id) + 1;
+  /* One allocation with its id: a large folder's listing holds 50,000. */
+  FerryStoreMessage *message = g_malloc0 (sizeof *message + id_size);
 
-  message->id = g_strdup (id);
+  message->id = memcpy (message + 1, id, id_size);
   message->flags = flags;
   message->size = size;
   return message;
@@ -643,7 +645,6 @@ ferry_store_message_free (FerryStoreMessage *message)
 {
   if (message == NULL)
     return;
-  g_free (message->id);
   g_free (message->message_id);
   g_free (message);
 }

@@ -47,7 +47,8 @@ typedef struct
 
 typedef struct
 {
-  char *id; /* stable within the folder: an IMAP UID, a Maildir unique name */
+  char *id; /* stable within the folder: an IMAP UID, a Maildir unique name; not to be
+             * replaced (it shares the message's allocation) */
   FerryMailFlags flags;
   guint64 size;     /* FERRY_STORE_SIZE_UNKNOWN until ferry_store_fetch_sizes() */
   char *message_id; /* NULL until fetched with ferry_store_fetch_message_ids() */
