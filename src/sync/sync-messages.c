@@ -234,6 +234,31 @@ far_records_complete (FolderSync *fs)
   return TRUE;
 }
 
+/* What the far side says changed since the recorded modseq. A store that
+ * cannot say is no failure: @told is then FALSE, and the caller lists the
+ * folder instead. */
+static gboolean
+ask_far_changes (FolderSync *fs,
+                 const char *const *known,
+                 guint n_known,
+                 GPtrArray **changed,
+                 GPtrArray **vanished,
+                 gboolean *told,
+                 GError **error)
+{
+  GError *local_error = NULL;
+
+  *told = ferry_store_list_changes (fs->stores[FAR], fs->folder->far_modseq, known, n_known,
+                                    changed, vanished, &local_error);
+  if (*told || g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE))
+    {
+      g_clear_error (&local_error);
+      return TRUE;
+    }
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
 /* Asks the server only what changed since the last sync (RFC 7162), or
  * nothing at all when its change stamp says nothing did. */
 static gboolean
@@ -243,7 +268,7 @@ list_far_changes (FolderSync *fs, gboolean far_unchanged, gboolean *listed, GErr
   g_autoptr (GPtrArray) vanished = NULL;
   g_autofree const char **known = g_new (const char *, fs->records->len + 1);
   guint n_known = 0;
-  GError *local_error = NULL;
+  gboolean told;
 
   *listed = FALSE;
   if (!far_records_complete (fs))
@@ -264,17 +289,10 @@ list_far_changes (FolderSync *fs, gboolean far_unchanged, gboolean *listed, GErr
           if (record->far_id != NULL)
             known[n_known++] = record->far_id;
         }
-      if (!ferry_store_list_changes (fs->stores[FAR], fs->folder->far_modseq, known, n_known,
-                                     &changed, &vanished, &local_error))
-        {
-          if (!g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE))
-            {
-              g_propagate_error (error, local_error);
-              return FALSE;
-            }
-          g_clear_error (&local_error);
-          return TRUE;
-        }
+      if (!ask_far_changes (fs, known, n_known, &changed, &vanished, &told, error))
+        return FALSE;
+      if (!told)
+        return TRUE;
     }
   index_list (fs, FAR, far_list_from_records (fs, changed, vanished));
   *listed = TRUE;
@@ -311,7 +329,7 @@ list_changes_only (FolderSync *fs, gboolean *listed, GError **error)
   g_autoptr (GPtrArray) changed = NULL;
   g_autoptr (GPtrArray) vanished = NULL;
   g_autoptr (GPtrArray) far_ids = g_ptr_array_new ();
-  GError *local_error = NULL;
+  gboolean told;
   guint pending = 0;
 
   *listed = FALSE;
@@ -321,17 +339,10 @@ list_changes_only (FolderSync *fs, gboolean *listed, GError **error)
     return FALSE;
   if (pending > 0)
     return TRUE;
-  if (!ferry_store_list_changes (fs->stores[FAR], fs->folder->far_modseq, NULL, 0, &changed,
-                                 &vanished, &local_error))
-    {
-      if (!g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE))
-        {
-          g_propagate_error (error, local_error);
-          return FALSE;
-        }
-      g_clear_error (&local_error);
-      return TRUE;
-    }
+  if (!ask_far_changes (fs, NULL, 0, &changed, &vanished, &told, error))
+    return FALSE;
+  if (!told)
+    return TRUE;
   for (guint i = 0; i < changed->len; i++)
     g_ptr_array_add (far_ids, ((FerryStoreMessage *) g_ptr_array_index (changed, i))->id);
   g_ptr_array_extend (far_ids, vanished, NULL, NULL);
