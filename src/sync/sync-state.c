@@ -487,6 +487,9 @@ ferry_sync_state_remove_folder (FerrySyncState *self, gint64 folder_id, GError *
   return step_done (self, stmt, "forget a folder", error);
 }
 
+/* What record_from_row() reads, in its order. */
+#define RECORD_COLUMNS "rowid, far_id, near_id, flags, state, message_id, size, far_hint"
+
 static FerrySyncRecord *
 record_from_row (sqlite3_stmt *stmt)
 {
@@ -522,7 +525,7 @@ ferry_sync_state_list_records (FerrySyncState *self, gint64 folder_id, GError **
   g_return_val_if_fail (self != NULL, NULL);
 
   stmt = statement (self,
-                    "SELECT rowid, far_id, near_id, flags, state, message_id, size, far_hint "
+                    "SELECT " RECORD_COLUMNS " "
                     "FROM message WHERE folder = ? ORDER BY rowid",
                     error);
   if (stmt == NULL)
@@ -561,7 +564,7 @@ ferry_sync_state_find_records (
   g_return_val_if_fail (self != NULL && (far_ids != NULL || n_ids == 0), NULL);
 
   stmt = statement (self,
-                    "SELECT rowid, far_id, near_id, flags, state, message_id, size, far_hint "
+                    "SELECT " RECORD_COLUMNS " "
                     "FROM message WHERE folder = ? AND far_id = ?",
                     error);
   if (stmt == NULL)
