@@ -596,6 +596,44 @@ op_failure (int saved_errno, const char *action, const char *path, GError **erro
   return OP_FAILED;
 }
 
+/**
+ * ferry_maildir_folder_move_message:
+ * @self: the folder @message is in
+ * @message: as ferry_maildir_folder_find() found it
+ * @target: another folder
+ * @error: return location for a #GError
+ *
+ * Renames the message's file into @target's new/ or cur/, as it is here,
+ * under the same name; never replaces a file. Call
+ * ferry_maildir_folder_sync_dirs() on both to make the move durable.
+ */
+gboolean
+ferry_maildir_folder_move_message (FerryMaildirFolder *self,
+                                   const FerryMaildirMessage *message,
+                                   FerryMaildirFolder *target,
+                                   GError **error)
+{
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  int saved_errno;
+
+  g_return_val_if_fail (self != NULL && message != NULL && target != NULL, FALSE);
+
+  from = message_path (self, message->in_new, message->filename);
+  to = message_path (target, message->in_new, message->filename);
+  /* It leaves this folder and enters the other (maildir-watch.c). */
+  ferry_maildir_watch_announce (self->watch, self->path, 1);
+  ferry_maildir_watch_announce (target->watch, target->path, 1);
+  saved_errno = ferry_maildir_fs_rename_noreplace (from, to);
+  if (saved_errno == 0)
+    return TRUE;
+  ferry_maildir_watch_announce (self->watch, self->path, -1);
+  ferry_maildir_watch_announce (target->watch, target->path, -1);
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO, "Cannot move %s to %s: %s", from, target->path,
+               g_strerror (saved_errno));
+  return FALSE;
+}
+
 typedef struct
 {
   FerryMailFlags add;    /* taken on */

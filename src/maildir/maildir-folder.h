@@ -35,6 +35,10 @@ void ferry_maildir_folder_set_watch (FerryMaildirFolder *self, FerryMaildirWatch
 GPtrArray *ferry_maildir_folder_scan (FerryMaildirFolder *self, GError **error);
 FerryMaildirMessage *
 ferry_maildir_folder_find (FerryMaildirFolder *self, const char *unique, GError **error);
+gboolean ferry_maildir_folder_move_message (FerryMaildirFolder *self,
+                                            const FerryMaildirMessage *message,
+                                            FerryMaildirFolder *target,
+                                            GError **error);
 char *ferry_maildir_folder_set_flags (FerryMaildirFolder *self,
                                       const char *unique,
                                       const char *known_filename,

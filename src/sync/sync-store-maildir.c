@@ -20,7 +20,6 @@
 #include "core/message-header.h"
 #include "maildir/maildir-flags.h"
 #include "maildir/maildir-folder.h"
-#include "maildir/maildir-fs.h"
 #include "maildir/maildir-layout.h"
 #include "maildir/maildir-watch.h"
 #include "sync/sync-store-maildir.h"
@@ -105,6 +104,13 @@ maildir_store_delete_folder (FerryStore *store, const char *name, GError **error
   return ferry_maildir_layout_delete_folder (self->layout, name, error);
 }
 
+static void
+forget_listing (FerryMaildirStore *self)
+{
+  g_clear_pointer (&self->listing, g_ptr_array_unref);
+  g_hash_table_remove_all (self->filenames);
+}
+
 /* The scan's names move into @filenames, and each message is kept once
  * more as the listing: a folder of 50,000 messages is held twice, not
  * three times. */
@@ -115,9 +121,8 @@ rescan (FerryMaildirStore *self, GError **error)
 
   if (scan == NULL)
     return FALSE;
-  g_clear_pointer (&self->listing, g_ptr_array_unref);
+  forget_listing (self);
   self->listing = g_ptr_array_new_full (scan->len, (GDestroyNotify) ferry_store_message_free);
-  g_hash_table_remove_all (self->filenames);
   for (guint i = 0; i < scan->len; i++)
     {
       FerryMaildirMessage *message = g_ptr_array_index (scan, i);
@@ -248,8 +253,8 @@ select_folder (FerryMaildirStore *self,
   self->selected = g_steal_pointer (&folder);
   self->selected_name = g_strdup (name);
   self->unlisted = unlisted;
-  g_clear_pointer (&self->listing, g_ptr_array_unref);
-  g_hash_table_remove_all (self->filenames);
+  /* Nothing of the folder selected before is left, whatever happens. */
+  forget_listing (self);
   if (!unlisted && !rescan (self, error))
     return FALSE;
 
@@ -611,14 +616,6 @@ maildir_store_copy (FerryStore *store, const char *id, const char *to_folder, GE
   return filename != NULL && ferry_maildir_folder_sync_dirs (target, error);
 }
 
-/* A move leaves one folder and enters the other (maildir-watch.c). */
-static void
-announce_move (FerryMaildirStore *self, FerryMaildirFolder *target, int sign)
-{
-  ferry_maildir_watch_announce (self->watch, ferry_maildir_folder_get_path (self->selected), sign);
-  ferry_maildir_watch_announce (self->watch, ferry_maildir_folder_get_path (target), sign);
-}
-
 static gboolean
 maildir_store_move (
     FerryStore *store, const char *id, const char *to_folder, char **new_id, GError **error)
@@ -626,28 +623,12 @@ maildir_store_move (
   FerryMaildirStore *self = maildir_store (store);
   g_autoptr (FerryMaildirMessage) message = ferry_maildir_folder_find (self->selected, id, error);
   g_autoptr (FerryMaildirFolder) target = NULL;
-  g_autofree char *from = NULL;
-  g_autofree char *to = NULL;
-  int failed;
 
   if (message == NULL)
     return FALSE;
   target = open_folder (self, to_folder, error);
-  if (target == NULL)
+  if (target == NULL || !ferry_maildir_folder_move_message (self->selected, message, target, error))
     return FALSE;
-  from = g_build_filename (ferry_maildir_folder_get_path (self->selected),
-                           message->in_new ? "new" : "cur", message->filename, NULL);
-  to = g_build_filename (ferry_maildir_folder_get_path (target), message->in_new ? "new" : "cur",
-                         message->filename, NULL);
-  announce_move (self, target, 1);
-  failed = ferry_maildir_fs_rename_noreplace (from, to);
-  if (failed != 0)
-    {
-      announce_move (self, target, -1);
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO, _ ("Cannot move %s to %s: %s"), from,
-                   ferry_maildir_folder_get_path (target), g_strerror (failed));
-      return FALSE;
-    }
   g_hash_table_remove (self->filenames, id);
   *new_id = g_strdup (id);
   return ferry_maildir_folder_sync_dirs (target, error)
