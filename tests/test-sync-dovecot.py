@@ -278,6 +278,37 @@ class CoreSync:
         self.assertEqual(self.local_letters("exp-none")[ids["none"][0]], "S")
         self.assertEqual(self.remote_letters("exp-none")[ids["none"][0]], "S")
 
+    def test_new_messages_marked_deleted_under_one_sided_expunge(self):
+        """A new message marked deleted is copied, marked, to the side that
+        keeps such messages, and removed where it was: the copy's record
+        remembers that, so it does not go back even when nothing is
+        expunged any more."""
+        base = {}
+        for policy in ("remote", "local"):
+            folder = f"new-{policy}"
+            self.server.create_folder(folder)
+            base[policy] = {mid: "S" for mid in mail_corpus.fill(self.server, folder, 2, flags="S")}
+        self.sync()
+
+        for policy in ("remote", "local"):
+            folder = f"new-{policy}"
+            want_remote, want_local = dict(base[policy]), dict(base[policy])
+            if policy == "remote":
+                self.server.append(folder, message(300, folder), flags=["\\Seen", "\\Deleted"])
+                want_local[message_id(300, folder)] = "ST"
+            else:
+                maildir_deliver(self.folder_dir(folder), message(300, folder), "ST")
+                want_remote[message_id(300, folder)] = "ST"
+            self.configure(expunge=policy)
+            self.sync(f"personal:{folder}")
+            with self.subTest(expunge=policy):
+                self.assertEqual(self.remote_letters(folder), want_remote)
+                self.assertEqual(self.local_letters(folder), want_local)
+                self.configure(expunge="none")
+                self.assertUpToDate(f"personal:{folder}")
+                self.assertEqual(self.remote_letters(folder), want_remote)
+                self.assertEqual(self.local_letters(folder), want_local)
+
     def test_change_wins_over_deletion(self):
         ids = mail_corpus.fill(self.server, "INBOX", 4, flags="S")
         self.sync()

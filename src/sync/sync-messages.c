@@ -47,7 +47,10 @@ typedef struct
   GHashTable *messages[2];     /* id -> FerryStoreMessage, in lists */
   GPtrArray *records;          /* FerrySyncRecord */
   GHashTable *record_by_id[2]; /* id -> FerrySyncRecord, in records */
-  GArray *flag_changes[2];     /* FerryStoreFlagChange, to make in one go */
+  /* Records from this index on are of copies this sync made, which the
+   * target side has but its listing does not show. */
+  guint first_copy;
+  GArray *flag_changes[2]; /* FerryStoreFlagChange, to make in one go */
   /* The far modseq up to which the far listing is complete: what the
    * next sync asks for changes since. */
   guint64 far_listed_modseq;
@@ -846,8 +849,10 @@ record_pending (FolderSync *fs, GArray *copies, GError **error)
   return ferry_sync_state_commit (fs->state, error);
 }
 
-/* Pending records become pairs; the records are handed to the folder's
- * list, so that the folder sync goes on with them. */
+/* Pending records become pairs. The rest of the folder's sync needs only
+ * the pairs whose source is marked deleted, which expunge() may remove:
+ * a first sync of a large folder holds neither the others nor a listing
+ * entry for each copy. */
 static gboolean
 record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **error)
 {
@@ -871,26 +876,15 @@ record_copied (FolderSync *fs, Side to, GArray *copies, guint landed, GError **e
     }
   if (!ferry_sync_state_commit (fs->state, error))
     return FALSE;
-  for (guint i = 0; i < copies->len; i++)
+  for (guint i = 0; i < landed; i++)
     {
       Copy *copy = &g_array_index (copies, Copy, i);
-      const char *id = *record_id (copy->record, to);
 
-      /* The rest of the folder's sync sees the copies where they landed. */
-      if (i < landed && id != NULL)
+      if (copy->source->flags & FERRY_MAIL_FLAG_DELETED)
         {
-          FerryStoreMessage *message
-              = ferry_store_message_new (id, copy->source->flags, copy->source->size);
-          g_ptr_array_add (fs->lists[to], message);
-          g_hash_table_insert (fs->messages[to], message->id, message);
+          g_clear_pointer (&copy->record->message_id, g_free);
+          g_ptr_array_add (fs->records, g_steal_pointer (&copy->record));
         }
-      /* Only the batch's own: indexing all the folder's records after
-       * each batch made a first sync of a large folder quadratic. */
-      index_record (fs, copy->record);
-      /* Recorded, and not needed again by this sync: a first sync of a
-       * large folder need not hold them all. */
-      g_clear_pointer (&copy->record->message_id, g_free);
-      g_ptr_array_add (fs->records, g_steal_pointer (&copy->record));
     }
   return TRUE;
 }
@@ -1050,7 +1044,7 @@ fetch_message_ids_ahead (
 }
 
 static gboolean
-copy_new_messages (FolderSync *fs, Side from, GError **error)
+copy_new_messages_from (FolderSync *fs, Side from, GError **error)
 {
   Side to = OTHER (from);
   g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
@@ -1097,6 +1091,13 @@ copy_new_messages (FolderSync *fs, Side from, GError **error)
       report_progress (fs, end, wanted->len);
     }
   return TRUE;
+}
+
+static gboolean
+copy_new_messages (FolderSync *fs, GError **error)
+{
+  fs->first_copy = fs->records->len;
+  return copy_new_messages_from (fs, FAR, error) && copy_new_messages_from (fs, NEAR, error);
 }
 
 /* ---- expunge ------------------------------------------------------------- */
@@ -1221,14 +1222,17 @@ expunge_side (FolderSync *fs, Side side, GHashTable *expunged, GError **error)
 }
 
 static RecordChange
-settle_expunged (FolderSync *fs, FerrySyncRecord *record, GHashTable *expunged)
+settle_expunged (FolderSync *fs, FerrySyncRecord *record, gboolean copied, GHashTable *expunged)
 {
   gboolean present[2];
 
   for (int side = FAR; side <= NEAR; side++)
     {
       FerryStoreMessage *message = message_on (fs, record, side);
-      present[side] = message != NULL && !g_hash_table_contains (expunged, message->id);
+      if (message != NULL)
+        present[side] = !g_hash_table_contains (expunged, message->id);
+      else
+        present[side] = copied && *record_id (record, side) != NULL;
     }
   if (present[FAR] && present[NEAR])
     return KEEP;
@@ -1266,7 +1270,7 @@ expunge (FolderSync *fs, GError **error)
   for (guint i = 0; i < fs->records->len; i++)
     {
       FerrySyncRecord *record = g_ptr_array_index (fs->records, i);
-      RecordChange change = settle_expunged (fs, record, expunged);
+      RecordChange change = settle_expunged (fs, record, i >= fs->first_copy, expunged);
       gboolean ok = TRUE;
 
       if (change == UPDATE)
@@ -1455,8 +1459,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
 
   ok = select_and_list (&fs, unchanged, error) && check_validity (&fs, error)
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
-       && reconcile_records (&fs, error) && copy_new_messages (&fs, FAR, error)
-       && copy_new_messages (&fs, NEAR, error) && expunge (&fs, error)
+       && reconcile_records (&fs, error) && copy_new_messages (&fs, error) && expunge (&fs, error)
        && save_folder_status (&fs, stamps, changes_before, outcome, error);
 
   ferry_sync_stats_add (stats, &fs.stats);
