@@ -18,167 +18,13 @@
 #include <unistd.h>
 
 #include "cli/cli-common.h"
+#include "cli/sendmail-options.h"
 #include "core/errors.h"
 #include "core/secrets.h"
 #include "outbox/outbox-message.h"
 #include "outbox/outbox-spool.h"
 
 #define WAKE_TIMEOUT_MS 2000
-
-typedef struct
-{
-  FerryCli cli;
-  const char *account;
-  const char *envelope_from; /* -f */
-  gboolean read_recipients;  /* -t */
-  gboolean read_envelope_from;
-  gboolean dot_ends_message; /* sendmail's default; -i and -oi turn it off */
-  GPtrArray *recipients;     /* from the command line, bare addresses */
-} Options;
-
-/* Options sendmail has that mean nothing here. The ones that take a value
- * take it attached or as the next argument. */
-static const char ignored_with_value[] = "BFLNRVXhO";
-static const char ignored_flags[] = "UmnGq";
-
-static int
-take_value (Options *o, int argc, char **argv, int *i, const char **value)
-{
-  const char *arg = argv[*i];
-
-  if (arg[2] != '\0')
-    {
-      *value = arg + 2;
-      return EX_OK;
-    }
-  if (*i + 1 >= argc)
-    return ferry_cli_usage_error (&o->cli, "option %s needs a value", arg);
-  *value = argv[++*i];
-  return EX_OK;
-}
-
-static int
-parse_long_option (Options *o, int argc, char **argv, int *i)
-{
-  const char *arg = argv[*i];
-
-  if (g_str_equal (arg, "--read-envelope-from"))
-    o->read_envelope_from = TRUE;
-  else if (g_str_equal (arg, "--read-recipients"))
-    o->read_recipients = TRUE;
-  else if (g_str_has_prefix (arg, "--account="))
-    o->account = arg + strlen ("--account=");
-  else if (g_str_equal (arg, "--account") && *i + 1 < argc)
-    o->account = argv[++*i];
-  else if (g_str_has_prefix (arg, "--from="))
-    o->envelope_from = arg + strlen ("--from=");
-  else if (g_str_equal (arg, "--verbose"))
-    o->cli.verbose = TRUE;
-  else
-    return ferry_cli_usage_error (&o->cli, "unknown option %s", arg);
-  return EX_OK;
-}
-
-static int
-parse_o_option (Options *o, const char *arg)
-{
-  /* -oi is -i; -oem, -odi, -odb and the rest set sendmail's error and
-   * delivery modes: queueing then waking is what this program does in
-   * every mode, and errors always come back as the exit code. */
-  if (g_str_equal (arg, "-oi"))
-    o->dot_ends_message = FALSE;
-  return EX_OK;
-}
-
-static int
-parse_short_option (Options *o, int argc, char **argv, int *i)
-{
-  const char *arg = argv[*i];
-  const char *value = NULL;
-  int status = EX_OK;
-
-  switch (arg[1])
-    {
-      case 'a':
-        if ((status = take_value (o, argc, argv, i, &value)) == EX_OK)
-          o->account = value;
-        return status;
-      case 'f':
-      case 'r':
-        if ((status = take_value (o, argc, argv, i, &value)) == EX_OK)
-          o->envelope_from = value;
-        return status;
-      case 'C':
-        if ((status = take_value (o, argc, argv, i, &value)) == EX_OK)
-          o->cli.config_path = value;
-        return status;
-      case 't':
-      case 'i':
-      case 'v':
-        if (arg[2] != '\0')
-          break;
-        o->read_recipients |= arg[1] == 't';
-        o->dot_ends_message &= arg[1] != 'i';
-        o->cli.verbose |= arg[1] == 'v';
-        return EX_OK;
-      case 'o':
-        return arg[2] != '\0' ? parse_o_option (o, arg)
-                              : ferry_cli_usage_error (&o->cli, "option -o needs a letter");
-      case 'b':
-        if (g_str_equal (arg, "-bm"))
-          return EX_OK;
-        return ferry_cli_usage_error (&o->cli,
-                                      "%s is not supported; ferry-sendmail only queues messages "
-                                      "(-bm); see `ferry queue list` for the queue",
-                                      arg);
-      default:
-        if (strchr (ignored_with_value, arg[1]) != NULL)
-          return take_value (o, argc, argv, i, &value);
-        if (strchr (ignored_flags, arg[1]) != NULL && arg[2] == '\0')
-          return EX_OK;
-        break;
-    }
-
-  return ferry_cli_usage_error (&o->cli, "unknown option %s", arg);
-}
-
-static int
-add_recipient_argument (Options *o, const char *arg)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!ferry_outbox_message_add_recipients (arg, o->recipients, &error))
-    return ferry_cli_fail (&o->cli, error);
-  return EX_OK;
-}
-
-static int
-parse_arguments (Options *o, int argc, char **argv)
-{
-  gboolean options_done = FALSE;
-
-  for (int i = 1; i < argc; i++)
-    {
-      const char *arg = argv[i];
-      int status;
-
-      if (options_done || arg[0] != '-' || arg[1] == '\0')
-        status = add_recipient_argument (o, arg);
-      else if (g_str_equal (arg, "--"))
-        {
-          options_done = TRUE;
-          continue;
-        }
-      else if (arg[1] == '-')
-        status = parse_long_option (o, argc, argv, &i);
-      else
-        status = parse_short_option (o, argc, argv, &i);
-
-      if (status != EX_OK)
-        return status;
-    }
-  return EX_OK;
-}
 
 /* The limit as the user wrote it: 50 MiB, not 52.4 MB. */
 static char *
@@ -242,7 +88,7 @@ read_to_end (GByteArray *data, guint64 limit, GError **error)
 /* Reads the message, enforcing the limit while reading so that a huge
  * input never fills memory. */
 static GBytes *
-read_message (Options *o, guint64 limit, GError **error)
+read_message (FerrySendmailOptions *o, guint64 limit, GError **error)
 {
   g_autoptr (GByteArray) data = g_byte_array_new ();
 
@@ -265,24 +111,9 @@ read_message (Options *o, guint64 limit, GError **error)
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
 }
 
-static char *
-choose_sender (Options *o, FerryOutboxHeaders *headers, GError **error)
-{
-  if (o->read_envelope_from)
-    {
-      if (headers->from_address == NULL)
-        g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
-                     "--read-envelope-from: the message has no From: address");
-      return g_strdup (headers->from_address);
-    }
-  if (o->envelope_from != NULL)
-    return ferry_outbox_message_parse_address (o->envelope_from, error);
-  return g_strdup (headers->from_address);
-}
-
 /* -a, else the account that owns the sender, else the default one. */
 static const FerryAccount *
-choose_account (Options *o,
+choose_account (FerrySendmailOptions *o,
                 FerryConfig *config,
                 const char *sender,
                 FerryOutboxHeaders *headers,
@@ -308,37 +139,17 @@ choose_account (Options *o,
   return account;
 }
 
-static gboolean
-collect_recipients (Options *o, FerryOutboxHeaders *headers, GError **error)
-{
-  if (o->read_recipients)
-    for (guint i = 0; i < headers->recipients->len; i++)
-      if (!ferry_outbox_message_add_recipients (g_ptr_array_index (headers->recipients, i),
-                                                o->recipients, error))
-        return FALSE;
-
-  if (o->recipients->len == 0)
-    {
-      if (o->read_recipients)
-        g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
-                     "The message has no recipients in To:, Cc: or Bcc:; nothing was queued");
-      else
-        g_set_error (error, FERRY_ERROR, FERRY_ERROR_USAGE,
-                     "No recipients: name them after the options, or use -t to read them "
-                     "from the message");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static FerryOutboxEntry *
-build_envelope (Options *o, FerryConfig *config, FerryOutboxHeaders *headers, GError **error)
+build_envelope (FerrySendmailOptions *o,
+                FerryConfig *config,
+                FerryOutboxHeaders *headers,
+                GError **error)
 {
   g_autoptr (FerryOutboxEntry) envelope = ferry_outbox_entry_new ();
   g_autofree char *sender = NULL;
   const FerryAccount *account;
 
-  sender = choose_sender (o, headers, error);
+  sender = ferry_sendmail_options_choose_sender (o, headers, error);
   if (sender == NULL && error != NULL && *error != NULL)
     return NULL;
   account = choose_account (o, config, sender, headers, error);
@@ -407,7 +218,7 @@ detach_child (gpointer user_data)
 /* Starts `ferry queue flush --background` beside this program, detached
  * from the mail reader's terminal and pipes, so mail goes out over ssh. */
 static gboolean
-start_background_delivery (Options *o, GError **error)
+start_background_delivery (FerrySendmailOptions *o, GError **error)
 {
   g_autofree char *self = g_file_read_link ("/proc/self/exe", error);
   g_autofree char *dir = NULL;
@@ -433,7 +244,7 @@ start_background_delivery (Options *o, GError **error)
 }
 
 static void
-hand_over (Options *o, FerryConfig *config, FerryOutboxEntry *entry)
+hand_over (FerrySendmailOptions *o, FerryConfig *config, FerryOutboxEntry *entry)
 {
   g_autoptr (GError) error = NULL;
   const char *how = "left in the queue (send-after-queue = never)";
@@ -456,7 +267,7 @@ hand_over (Options *o, FerryConfig *config, FerryOutboxEntry *entry)
 }
 
 static int
-queue_message (Options *o)
+queue_message (FerrySendmailOptions *o)
 {
   g_autoptr (FerryConfig) config = NULL;
   g_autoptr (FerryOutboxSpool) spool = NULL;
@@ -469,7 +280,7 @@ queue_message (Options *o)
   if ((config = ferry_cli_load_config (&o->cli, &error)) == NULL
       || (message = read_message (o, config->max_message_size, &error)) == NULL
       || (headers = ferry_outbox_message_parse (message, &error)) == NULL
-      || !collect_recipients (o, headers, &error)
+      || !ferry_sendmail_options_collect_recipients (o, headers, &error)
       || (envelope = build_envelope (o, config, headers, &error)) == NULL)
     return ferry_cli_fail (&o->cli, error);
 
@@ -487,21 +298,24 @@ queue_message (Options *o)
 int
 main (int argc, char **argv)
 {
-  Options o = { .cli = { .program = "ferry-sendmail" }, .dot_ends_message = TRUE };
+  FerrySendmailOptions o;
+  g_autoptr (GError) error = NULL;
   int status;
 
   setlocale (LC_ALL, "");
   ferry_secrets_protect_process ();
 
-  o.recipients = g_ptr_array_new_with_free_func (g_free);
+  ferry_sendmail_options_init (&o, "ferry-sendmail");
   if (argc == 2 && g_str_equal (argv[1], "--version"))
     {
       printf ("ferry-sendmail %s\n", PACKAGE_VERSION);
       status = EX_OK;
     }
-  else if ((status = parse_arguments (&o, argc, argv)) == EX_OK)
+  else if (ferry_sendmail_options_parse (&o, argc, argv, &error))
     status = queue_message (&o);
+  else
+    status = ferry_cli_fail (&o.cli, error);
 
-  g_ptr_array_unref (o.recipients);
+  ferry_sendmail_options_clear (&o);
   return status;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/printable-text.h"
 #include "imap/imap-parser.h"
 
 #define EXCERPT_LENGTH 60
@@ -118,19 +119,6 @@ parse_u64 (const char *text, gsize length, guint64 *out)
 
 /* Errors ----------------------------------------------------------------- */
 
-/* Valid UTF-8 with control characters blanked: server text is shown to
- * users and must not carry terminal escapes into their messages. */
-static char *
-printable_text (const char *text, gsize length)
-{
-  char *valid = g_utf8_make_valid (text, (gssize) length);
-
-  for (char *c = valid; *c != '\0'; c++)
-    if ((guchar) *c < 0x20 || *c == 0x7f)
-      *c = ' ';
-  return valid;
-}
-
 static void set_error (FerryImapParser *self, GError **error, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
 
@@ -151,7 +139,8 @@ set_error (FerryImapParser *self, GError **error, const char *format, ...)
       g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL, problem);
       return;
     }
-  excerpt = printable_text ((const char *) self->line->data, MIN (self->line->len, EXCERPT_LENGTH));
+  excerpt = ferry_printable_text ((const char *) self->line->data,
+                                  MIN (self->line->len, EXCERPT_LENGTH));
   g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL, "%s in “%s%s”", problem, excerpt,
                self->line->len > EXCERPT_LENGTH ? "…" : "");
 }
@@ -509,7 +498,7 @@ parse_resp_text (FerryImapParser *self, const char *p, const char *end, GError *
             p++;
         }
     }
-  response->text = printable_text (p, (gsize) (end - p));
+  response->text = ferry_printable_text (p, end - p);
   return charge (self, strlen (response->text), error);
 }
 
@@ -621,7 +610,7 @@ begin_response (FerryImapParser *self, const char *p, const char *end, GError **
       p++;
       if (p < end && *p == ' ')
         p++;
-      self->response->text = printable_text (p, (gsize) (end - p));
+      self->response->text = ferry_printable_text (p, end - p);
       return charge (self, strlen (self->response->text), error) ? FERRY_IMAP_PARSE_RESPONSE
                                                                  : FERRY_IMAP_PARSE_ERROR;
     }

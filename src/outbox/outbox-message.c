@@ -285,15 +285,17 @@ ferry_outbox_message_parse_address (const char *text, GError **error)
 
   if (mailboxes->len != 1)
     {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "“%s” is not one mail address", stripped);
+      g_autofree char *shown = printable (stripped);
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "“%s” is not one mail address", shown);
       return NULL;
     }
 
   if (strchr (g_ptr_array_index (mailboxes, 0), '@') == NULL
       || !is_safe_for_smtp (g_ptr_array_index (mailboxes, 0)))
     {
+      g_autofree char *shown = printable (stripped);
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
-                   "“%s” is not a full mail address such as user@example.org", stripped);
+                   "“%s” is not a full mail address such as user@example.org", shown);
       return NULL;
     }
 

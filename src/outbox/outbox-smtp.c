@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/printable-text.h"
 #include "core/tls-pin.h"
 #include "outbox/outbox-curl.h"
 #include "outbox/outbox-smtp.h"
@@ -263,19 +264,6 @@ enhanced_code_length (const char *text)
   return *p == ' ' || *p == '\0' ? (gsize) (p - text) : 0;
 }
 
-/* Server text goes into messages and files: valid UTF-8, no control
- * characters. */
-static char *
-printable_copy (const char *line)
-{
-  char *copy = g_utf8_make_valid (line, -1);
-
-  for (char *p = copy; *p != '\0'; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      *p = ' ';
-  return copy;
-}
-
 /* Joins a multi-line reply (RFC 5321 §4.2.1: "250-first", "250 last")
  * into "250 first last", dropping from the later lines the code and an
  * enhanced status code that repeats the first line's. */
@@ -338,7 +326,7 @@ finish_reply (SmtpSession *s, guint code, const char *text)
 static void
 read_reply_line (SmtpSession *s, const char *raw_line)
 {
-  g_autofree char *line = printable_copy (raw_line);
+  g_autofree char *line = ferry_printable_text (raw_line, -1);
   gboolean continued = strlen (line) > 3 && line[3] == '-';
 
   if (s->step == SMTP_STEP_HELLO)

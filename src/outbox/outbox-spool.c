@@ -263,6 +263,14 @@ get_time (GKeyFile *kf, const char *group, const char *key, gint64 *out, GError 
   if (text == NULL)
     return TRUE;
   time = g_date_time_new_from_iso8601 (text, NULL);
+  /* What set_time() cannot write back (a year past 9999 in UTC) is no
+   * time either. */
+  if (time != NULL)
+    {
+      g_autoptr (GDateTime) utc = g_date_time_new_from_unix_utc (g_date_time_to_unix (time));
+      if (utc == NULL)
+        g_clear_pointer (&time, g_date_time_unref);
+    }
   if (time == NULL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "[%s] %s: “%s” is not a time", group, key,
@@ -298,9 +306,12 @@ read_recipients (FerryOutboxEntry *self, GKeyFile *kf, GError **error)
 
       if (!g_key_file_has_group (kf, group))
         break;
-      address = g_key_file_get_string (kf, group, "address", error);
+      address = g_key_file_get_string (kf, group, "address", NULL);
       if (address == NULL)
-        return FALSE;
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "[%s] has no address", group);
+          return FALSE;
+        }
       ferry_outbox_entry_add_recipient (self, address);
       r = g_ptr_array_index (self->recipients, self->recipients->len - 1);
       r->reply = g_key_file_get_string (kf, group, "reply", NULL);
@@ -336,9 +347,16 @@ ferry_outbox_entry_deserialize (FerryOutboxEntry *self, const char *text, gsize 
 
   entry_clear_fields (self);
   if (!g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, &local_error)
-      || (version = g_key_file_get_integer (kf, "envelope", "version", &local_error)) == 0)
+      || ((version = g_key_file_get_integer (kf, "envelope", "version", &local_error)) == 0
+          && local_error != NULL))
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "%s", local_error->message);
+      return FALSE;
+    }
+  if (version <= 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "envelope version %d is not a version",
+                   version);
       return FALSE;
     }
   if (version != ENVELOPE_VERSION)
