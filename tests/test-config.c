@@ -193,6 +193,7 @@ test_defaults (Fixture *f, gconstpointer data)
   g_assert_cmpuint (only->smtp_port, ==, 465);
   g_assert_cmpuint (only->imap_port, ==, 993);
   g_assert_cmpint (only->imap_compress, ==, FERRY_COMPRESS_AUTO);
+  g_assert_cmpuint (only->max_connections, ==, 2);
 }
 
 static void

@@ -20,13 +20,16 @@
 #include "errors.h"
 #include "paths.h"
 
-#define GENERAL_GROUP              "general"
-#define ACCOUNT_PREFIX             "account "
-#define DEFAULT_MAX_SIZE           (50 * 1024 * 1024)
-#define DEFAULT_KEEP_SENT          7
-#define DEFAULT_TIMEOUT            60
-#define DEFAULT_RETRIES            "1;2;5;10;30;60"
-#define DEFAULT_SYNC_INTERVAL      15
+#define GENERAL_GROUP         "general"
+#define ACCOUNT_PREFIX        "account "
+#define DEFAULT_MAX_SIZE      (50 * 1024 * 1024)
+#define DEFAULT_KEEP_SENT     7
+#define DEFAULT_TIMEOUT       60
+#define DEFAULT_RETRIES       "1;2;5;10;30;60"
+#define DEFAULT_SYNC_INTERVAL 15
+/* Two: a first sync of several folders takes about half as long, and
+ * every server we know of allows several connections per user. */
+#define DEFAULT_MAX_CONNECTIONS    2
 #define MAX_RETRY_INTERVAL_SECONDS (7 * 24 * 3600)
 
 typedef struct
@@ -672,7 +675,7 @@ parse_sync_policy (Parser *p, const char *group, FerryAccount *a)
   a->strip_prefix = get_string (p, group, "strip-prefix");
   a->trash = get_string (p, group, "trash");
   if (!get_folder_map (p, group, a) || !get_size (p, group, "max-size", 0, &a->max_size)
-      || !get_uint (p, group, "max-connections", 1, 16, 1, &max_connections))
+      || !get_uint (p, group, "max-connections", 1, 16, DEFAULT_MAX_CONNECTIONS, &max_connections))
     return FALSE;
   a->max_connections = (guint) max_connections;
   return get_path (p, group, "maildir", &a->maildir) && get_path (p, group, "inbox", &a->inbox);
