@@ -197,6 +197,26 @@ test_defaults (Fixture *f, gconstpointer data)
 }
 
 static void
+test_writable_by_others_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryConfig) config = NULL;
+
+  g_assert_true (g_file_set_contents (f->path, "[account a]\nsmtp-host = h\n", -1, NULL));
+  g_assert_cmpint (g_chmod (f->path, 0646), ==, 0);
+  config = ferry_config_load (f->path, &error);
+  g_assert_null (config);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "chmod o-w"));
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_chmod (f->path, 0664), ==, 0);
+  config = ferry_config_load (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+}
+
+static void
 test_errors (Fixture *f, gconstpointer data)
 {
   assert_config_error (f, "[general]\nsmtp-host = x\n", 2, "[general] smtp-host: unknown key");
@@ -274,6 +294,8 @@ main (int argc, char **argv)
   g_test_add ("/config/sync-keys", Fixture, NULL, fixture_set_up, test_sync_keys,
               fixture_tear_down);
   g_test_add ("/config/defaults", Fixture, NULL, fixture_set_up, test_defaults, fixture_tear_down);
+  g_test_add ("/config/writable-by-others-refused", Fixture, NULL, fixture_set_up,
+              test_writable_by_others_refused, fixture_tear_down);
   g_test_add ("/config/errors", Fixture, NULL, fixture_set_up, test_errors, fixture_tear_down);
   g_test_add ("/config/no-default", Fixture, NULL, fixture_set_up, test_no_default,
               fixture_tear_down);

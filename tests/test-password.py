@@ -6,14 +6,20 @@ up in argv, the environment of a process, output, or the spool."""
 
 import os
 import pty
+import resource
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+import mail_corpus  # noqa: E402
 from desktop_session import Keyring, SessionBus  # noqa: E402
+from dovecot_server import DovecotServer  # noqa: E402
 from ferry_env import (EX_NOPERM, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, FERRY,  # noqa: E402
                        FerryEnv, make_message)
+from imap_script_server import ImapScriptServer  # noqa: E402
 from smtp_server import SmtpServer  # noqa: E402
 
 
@@ -214,6 +220,106 @@ class NoKeyringTest(PasswordTest):
 
     def test_bus_without_secret_service(self):
         self.assert_keyring_unavailable(self.bus.env, b"gnome-keyring")
+
+
+class SyncPasswordTest(PasswordTest):
+    """The IMAP password from the keyring, through a sync with every debug
+    message on: never in the output, argv or environment of a process, the
+    state database, the Maildir or anything else Ferry wrote."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_keyring()
+        self.dovecot = DovecotServer(self.env.path("dovecot"))
+        self.addCleanup(self.dovecot.stop)
+        mail_corpus.fill(self.dovecot, "INBOX", 20)
+        account = self.env.dovecot_account(self.dovecot)
+        account = "".join(line + "\n" for line in account.splitlines()
+                          if not line.startswith("password-command"))
+        self.env.write_sync_config(account)
+
+    def test_sync_never_shows_the_password(self):
+        secret = self.dovecot.password.encode()
+        result = self.ferry("password", "set", "personal", "imap", input=secret + b"\n")
+        self.assertEqual(result.returncode, EX_OK, result.stderr)
+        env = dict(self.bus.env, G_MESSAGES_DEBUG="all")
+        syncer = subprocess.Popen([FERRY, "sync"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        exposed = []
+        while syncer.poll() is None:
+            exposed += processes_showing(secret)
+        out, err = syncer.communicate()
+        self.assertEqual(syncer.returncode, EX_OK, err)
+        self.assertIn(b"(not shown)", out + err)
+        self.assertEqual(exposed, [])
+        self.assertNotIn(secret, out + err)
+        self.assertEqual(len(os.listdir(self.env.path("mail-personal", "INBOX", "cur"))) +
+                         len(os.listdir(self.env.path("mail-personal", "INBOX", "new"))), 20)
+        # Everything in the test's home but the keyring's own files.
+        keyrings = os.path.join(self.env.data_home, "keyrings")
+        checked = 0
+        for root in (self.env.home, self.env.path("mail-personal"), self.env.runtime_dir):
+            for directory, subdirs, files in os.walk(root):
+                subdirs[:] = [d for d in subdirs if os.path.join(directory, d) != keyrings]
+                for name in files:
+                    path = os.path.join(directory, name)
+                    if os.path.isfile(path):
+                        with open(path, "rb") as f:
+                            self.assertNotIn(secret, f.read(), path)
+                        checked += 1
+        self.assertTrue(os.path.exists(self.env.sync_state_path()))
+        self.assertGreater(checked, 20)
+
+
+class CoreDumpTest(unittest.TestCase):
+    """A ferry process that crashes while it holds a password writes no
+    core file (PR_SET_DUMPABLE), where another program in the same place
+    does."""
+
+    def setUp(self):
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        if pattern.startswith("|") or "/" in pattern:
+            self.skipTest(f"core files go to {pattern!r}, not the working directory")
+        self.env = FerryEnv()
+        self.addCleanup(self.env.cleanup)
+        self.cores = self.env.path("cores")
+        os.makedirs(self.cores)
+
+    def crash(self, argv, wait_for=None, env=None):
+        def unlimited_core():
+            resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        child = subprocess.Popen(argv, cwd=self.cores, env=env or self.env.env,
+                                 preexec_fn=unlimited_core, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        if wait_for is not None:
+            deadline = time.monotonic() + 20
+            while not wait_for() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        child.send_signal(signal.SIGSEGV)
+        child.wait(timeout=30)
+        self.assertEqual(child.returncode, -signal.SIGSEGV)
+        return [name for name in os.listdir(self.cores) if name.startswith("core")]
+
+    def test_no_core_file_with_a_password_in_memory(self):
+        # The control: the same crash of a program that does not protect itself.
+        control = self.crash(["/usr/bin/python3", "-c", "import time; time.sleep(60)"])
+        if not control:
+            self.skipTest("this system writes no core files even for an unprotected program")
+        for name in control:
+            os.unlink(os.path.join(self.cores, name))
+
+        # Logged in, with the password looked up, then stuck in a SELECT.
+        server = ImapScriptServer({"tls": "starttls",
+                                   "faults": [{"command": "SELECT", "action": "stall"}]},
+                                  self.env.path("imap"))
+        self.addCleanup(server.stop)
+        self.env.write_sync_config(self.env.imap_account(
+            "personal", server.host, server.port, server.user, server.password,
+            ca_file=server.ca_file))
+        found = self.crash([FERRY, "sync"],
+                           wait_for=lambda: "SELECT" in server.command_names())
+        self.assertEqual(found, [])
 
 
 if __name__ == "__main__":

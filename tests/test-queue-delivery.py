@@ -377,5 +377,68 @@ class ConcurrencyTest(DeliveryTest):
         self.assertGreater(kills, 10)
 
 
+class HostileServerTest(DeliveryTest):
+    """Servers that misbehave: each attempt ends within the timeout with
+    the entry intact and queued, an error that says what happened, and
+    the message goes out exactly once when the server behaves."""
+
+    TIMEOUT = 3
+
+    def start_hostile(self, **options):
+        self.start_server(**options)
+        with open(self.env.config_path) as f:
+            text = f.read()
+        self.env.write_config(text.replace("[general]\n", f"[general]\ntimeout = {self.TIMEOUT}\n"))
+
+    def assert_deferred_intact(self, message, result, *shown):
+        output = (result.stdout + result.stderr).decode()
+        self.assertEqual(result.returncode, EX_TEMPFAIL, output)
+        entry = self.entry()
+        self.assertEqual(entry["state"], "queued", entry)
+        self.assertIsNotNone(entry["next_attempt"])
+        for text in shown:
+            self.assertIn(text, entry["last_reply"] + output)
+        self.assertEqual(self.env.queued_message(entry["id"]), message)
+        self.assertEqual(self.env.leftovers(), [])
+        self.assertEqual(self.server.received(), [])
+
+    def flush_timed(self):
+        started = time.monotonic()
+        result = self.flush()
+        return result, time.monotonic() - started
+
+    def assert_sent_once(self, message):
+        result = self.flush()
+        self.assertEqual(result.returncode, EX_OK, result.stdout + result.stderr)
+        self.assertEqual(self.entry()["state"], "sent")
+        self.assertEqual([m["data"] for m in self.server.received()], [wire_form(message)])
+
+    def test_greeting_never_comes(self):
+        self.start_hostile(greeting_delay=3600)
+        message = self.queue_message(50)
+        result, took = self.flush_timed()
+        self.assertLess(took, self.TIMEOUT + 10)
+        self.assert_deferred_intact(message, result, f"{self.TIMEOUT} s")
+        self.assertEqual(self.server.transactions(), 0)
+
+    def test_multiline_4xx_on_data(self):
+        self.start_hostile(data_replies=["451-4.3.0 The spool is full,\r\n"
+                                         "451-4.3.0 we are working on it;\r\n"
+                                         "451 4.3.0 try again in an hour"])
+        message = self.queue_message(51)
+        result, _ = self.flush_timed()
+        self.assert_deferred_intact(message, result, "The spool is full",
+                                    "try again in an hour")
+        self.assert_sent_once(message)
+
+    def test_closes_after_rcpt(self):
+        self.start_hostile(close_after_rcpt=1)
+        message = self.queue_message(52)
+        result, _ = self.flush_timed()
+        self.assert_deferred_intact(message, result)
+        self.assertEqual(self.server.transactions(), 0)
+        self.assert_sent_once(message)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -13,8 +13,10 @@
 #include "build-config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "errors.h"
@@ -761,6 +763,35 @@ ferry_config_new (const char *path)
  *
  * Returns: (transfer full): the configuration, or %NULL on error
  */
+/* The file says which commands Ferry runs (password-command) and where
+ * mail goes: whoever else may change it could run commands as the user.
+ * Group write is allowed, for the user private groups of most systems. */
+static gboolean
+check_owned_by_user (const char *path, GError **error)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    return TRUE; /* reading it will say why */
+  if (st.st_uid != getuid () && st.st_uid != 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                   "%s belongs to another user (uid %u), who could make Ferry run commands as "
+                   "you; Ferry reads only a configuration of yours",
+                   path, (guint) st.st_uid);
+      return FALSE;
+    }
+  if ((st.st_mode & S_IWOTH) != 0)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,
+                   "%s can be changed by every user of this computer, who could make Ferry run "
+                   "commands as you; run `chmod o-w %s`",
+                   path, path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 FerryConfig *
 ferry_config_load (const char *path, GError **error)
 {
@@ -773,6 +804,8 @@ ferry_config_load (const char *path, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
+  if (!check_owned_by_user (path, error))
+    return NULL;
   if (!g_file_get_contents (path, &text, &length, &local_error))
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG,

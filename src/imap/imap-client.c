@@ -306,15 +306,24 @@ dispatch_continuation (FerryImapClient *self, GCancellable *cancellable, GError 
       command->got_continuation = TRUE;
       return TRUE;
     }
-  if (command == NULL || command->continuation_reply == NULL)
+  if (command != NULL && command->continuation_reply == NULL)
+    return client_break (self,
+                         g_error_new (FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                                      "%s asked for more (“+”) again during %s, after Ferry had "
+                                      "given its last answer; giving up",
+                                      self->host, command->what),
+                         error);
+  if (command == NULL)
     return client_break (self,
                          g_error_new (FERRY_ERROR, FERRY_ERROR_PROTOCOL,
                                       "%s sent a continuation request (“+”) no command asked for",
                                       self->host),
                          error);
   /* A SASL exchange the server wants to go on with, as a failed XOAUTH2
-   * does: the reply ends it, and the tagged NO follows (RFC 3501 6.2.2). */
+   * does: the reply ends it, and the tagged NO follows (RFC 3501 6.2.2).
+   * It is given once: a server asking again would be answered forever. */
   reply = g_strconcat (command->continuation_reply, "\r\n", NULL);
+  command->continuation_reply = NULL;
   return write_text (self, reply, strlen (reply), cancellable, error);
 }
 

@@ -662,6 +662,11 @@ ferry_imap_connection_read (FerryImapConnection *self,
                             GCancellable *cancellable,
                             GError **error)
 {
+  /* Set when a literal was just announced: the parser judges its size
+   * before anything waits for its bytes, so that a server announcing
+   * gigabytes it will never send is refused at once. */
+  gboolean literal_announced = FALSE;
+
   g_return_val_if_fail (self != NULL, NULL);
 
   for (;;)
@@ -670,8 +675,10 @@ ferry_imap_connection_read (FerryImapConnection *self,
       FerryImapParseEvent event;
       gsize consumed = 0;
 
-      if (self->buffer_start == self->buffer_end && !fill_buffer (self, cancellable, error))
+      if (!literal_announced && self->buffer_start == self->buffer_end
+          && !fill_buffer (self, cancellable, error))
         return NULL;
+      literal_announced = FALSE;
       event
           = ferry_imap_parser_feed (self->parser, self->buffer + self->buffer_start,
                                     self->buffer_end - self->buffer_start, &consumed, &local_error);
@@ -683,6 +690,7 @@ ferry_imap_connection_read (FerryImapConnection *self,
           case FERRY_IMAP_PARSE_LITERAL:
             if (literal_func != NULL)
               literal_func (self->parser, user_data);
+            literal_announced = TRUE;
             break;
           case FERRY_IMAP_PARSE_RESPONSE:
             return ferry_imap_parser_take_response (self->parser);

@@ -374,10 +374,43 @@ info_request_init (InfoRequest *request)
   request->changed = g_hash_table_new (NULL, NULL);
 }
 
+/* UIDs rise with message sequence numbers (RFC 3501 2.3.1.1). A server
+ * whose UIDs go backwards has lost track of which UID is which message,
+ * and a sync trusting them could pair a message with another's record. */
+static gboolean
+check_uid_order (FerryImapClient *self, InfoRequest *request, GPtrArray *by_uid, GError **error)
+{
+  guint32 last_number = 0, last_uid = 0;
+
+  for (guint i = 0; i < by_uid->len; i++)
+    {
+      FerryImapMessageInfo *info = g_ptr_array_index (by_uid, i);
+      guint32 number
+          = GPOINTER_TO_UINT (g_hash_table_lookup (request->numbers, GUINT_TO_POINTER (info->uid)));
+
+      if (number != 0 && number <= last_number)
+        {
+          g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                       "%s gave message %u the UID %u and message %u the lower UID %u; UIDs "
+                       "must rise with the message numbers, so the server's UIDs cannot be "
+                       "trusted and this folder is not synced. Ask its administrator to "
+                       "repair the mailbox",
+                       self->host, number, info->uid, last_number, last_uid);
+          return FALSE;
+        }
+      if (number != 0)
+        {
+          last_number = number;
+          last_uid = info->uid;
+        }
+    }
+  return TRUE;
+}
+
 /* Returns: (transfer full) (nullable): the messages, by ascending UID,
  *   when @ok */
 static GPtrArray *
-info_request_finish (InfoRequest *request, gboolean ok)
+info_request_finish (FerryImapClient *self, InfoRequest *request, gboolean ok, GError **error)
 {
   GPtrArray *result = NULL;
   GHashTableIter iter;
@@ -393,6 +426,8 @@ info_request_finish (InfoRequest *request, gboolean ok)
           g_hash_table_iter_steal (&iter);
         }
       g_ptr_array_sort (result, compare_info);
+      if (!check_uid_order (self, request, result, error))
+        g_clear_pointer (&result, g_ptr_array_unref);
     }
   g_hash_table_unref (request->messages);
   g_hash_table_unref (request->numbers);
@@ -426,7 +461,7 @@ fetch_info (FerryImapClient *self,
   ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_info, on_info_literal, request,
                                   cancellable, error)
        && fetch_changed (self, request, items, cancellable, error);
-  return info_request_finish (request, ok);
+  return info_request_finish (self, request, ok, error);
 }
 
 /**
@@ -680,7 +715,7 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
   ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_changes, on_info_literal, &request,
                                   cancellable, error)
        && fetch_changed (self, &request.info, items, cancellable, error);
-  result = info_request_finish (&request.info, ok);
+  result = info_request_finish (self, &request.info, ok, error);
   if (result == NULL)
     return FALSE;
   *vanished = vanished_uids (&request, qresync, known, n_known, error);

@@ -59,10 +59,25 @@ typedef struct
   guint messages;        /* about how many the folder holds */
 } FerrySyncFolderOutcome;
 
+/* What the two sides of a folder showed before its sync. */
+typedef struct
+{
+  char *stamps[2];       /* each side's change stamp, or NULL when it has none */
+  gboolean unchanged[2]; /* it is the stamp recorded at the last sync (and for
+                          * the near side, no copy a crash left unfinished) */
+} FerrySyncPeek;
+
+void ferry_sync_peek_clear (FerrySyncPeek *peek);
+gboolean ferry_sync_messages_peek (FerrySyncEngine *engine,
+                                   FerrySyncFolderRecord *folder,
+                                   const char *far_name,
+                                   FerrySyncPeek *peek,
+                                   GError **error);
 gboolean ferry_sync_messages_run (FerrySyncEngine *engine,
                                   FerrySyncWorker *worker,
                                   FerrySyncFolderRecord *folder,
                                   const char *far_name,
+                                  FerrySyncPeek *peek,
                                   FerrySyncStats *stats,
                                   FerrySyncFolderOutcome *outcome,
                                   GError **error);

@@ -140,12 +140,14 @@ typedef struct
   gboolean near;  /* whether the Maildir side has it */
   FerrySyncFolderRecord *record;
   gboolean sync; /* decided by prepare_folder() */
+  FerrySyncPeek peek;
   FerrySyncFolderOutcome outcome;
 } FolderPlan;
 
 static void
 folder_plan_free (FolderPlan *plan)
 {
+  ferry_sync_peek_clear (&plan->peek);
   g_free (plan->name);
   g_free (plan->far_name);
   g_free (plan);
@@ -554,8 +556,8 @@ sync_one (Parallel *parallel, FerrySyncWorker *worker, FolderPlan *plan)
   g_autoptr (GError) error = NULL;
   FerrySyncStats stats = { 0 };
 
-  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &stats, &plan->outcome,
-                           &error);
+  ferry_sync_messages_run (self, worker, plan->record, plan->far_name, &plan->peek, &stats,
+                           &plan->outcome, &error);
   g_mutex_lock (&parallel->lock);
   parallel->stats->folders++;
   ferry_sync_stats_add (parallel->stats, &stats);
@@ -611,6 +613,32 @@ open_workers (FerrySyncEngine *self, guint wanted, Parallel *parallel)
   return threads;
 }
 
+/* Whether @plan's folder changed on either side since its last sync; an
+ * unchanged one is done here, without a connection of its own. */
+static gboolean
+folder_changed (FerrySyncEngine *self,
+                FolderPlan *plan,
+                FerrySyncStats *stats,
+                GError **first_error)
+{
+  g_autoptr (GError) error = NULL;
+  FerrySyncStats none = { 0 };
+  FerrySyncEvent done = { FERRY_SYNC_EVENT_FOLDER_DONE, plan->name, NULL, 0, 0, &none };
+
+  if (!ferry_sync_messages_peek (self, plan->record, plan->far_name, &plan->peek, &error))
+    {
+      stats->folders++;
+      note_failure (self, plan->name, stats, first_error, &error);
+      return FALSE;
+    }
+  if (!plan->peek.unchanged[FAR] || !plan->peek.unchanged[NEAR])
+    return TRUE;
+  stats->folders++;
+  if (self->report != NULL)
+    self->report (&done, self->report_data);
+  return FALSE;
+}
+
 static void
 sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GError **first_error)
 {
@@ -619,9 +647,14 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
   g_autoptr (GPtrArray) running = g_ptr_array_new ();
   Parallel parallel = { self, todo, 0, { 0 }, stats, first_error };
 
+  /* Only changed folders are worth another connection. */
   for (guint i = 0; i < plans->len; i++)
-    if (((FolderPlan *) g_ptr_array_index (plans, i))->sync)
-      g_ptr_array_add (todo, g_ptr_array_index (plans, i));
+    {
+      FolderPlan *plan = g_ptr_array_index (plans, i);
+
+      if (plan->sync && folder_changed (self, plan, stats, first_error))
+        g_ptr_array_add (todo, plan);
+    }
 
   g_mutex_init (&parallel.lock);
   threads = open_workers (self, MIN (self->max_workers, todo->len) - MIN (1, todo->len), &parallel);

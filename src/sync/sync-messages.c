@@ -1366,30 +1366,61 @@ save_folder_status (FolderSync *fs,
   return ferry_sync_state_commit (fs->state, error);
 }
 
-/* A folder whose two sides show the stamps recorded at its last sync,
- * with no copy a crash left unfinished, has nothing to sync: it is not
- * even selected (the no-change resync of a large account is this). */
-static gboolean
-peek (FolderSync *fs, char **stamps, guint *changes_before, gboolean *unchanged, GError **error)
+void
+ferry_sync_peek_clear (FerrySyncPeek *peek)
 {
-  const char *recorded[2] = { fs->folder->far_stamp, fs->folder->near_stamp };
-  g_autofree char *policy = copy_policy_stamp (fs->engine);
+  g_clear_pointer (&peek->stamps[FAR], g_free);
+  g_clear_pointer (&peek->stamps[NEAR], g_free);
+}
+
+/**
+ * ferry_sync_messages_peek:
+ * @self: the engine
+ * @folder: the folder pair, already on both sides and in the state
+ * @far_name: what the far side calls it
+ * @peek: (out caller-allocates): what its sides show; clear it with
+ *   ferry_sync_peek_clear()
+ * @error: return location for a #GError
+ *
+ * Looks at both sides of a folder through the engine's own connections,
+ * before any folder is synced, so that only changed folders are handed
+ * to the connections that sync them. A folder whose two sides show the
+ * stamps recorded at its last sync, with no copy a crash left unfinished,
+ * has nothing to sync: it is not even selected (the no-change resync of
+ * a large account is this).
+ */
+gboolean
+ferry_sync_messages_peek (FerrySyncEngine *self,
+                          FerrySyncFolderRecord *folder,
+                          const char *far_name,
+                          FerrySyncPeek *peek,
+                          GError **error)
+{
+  const char *names[2] = { far_name, folder->name };
+  const char *recorded[2] = { folder->far_stamp, folder->near_stamp };
+  g_autofree char *policy = copy_policy_stamp (self);
+  gboolean same_policy = g_strcmp0 (folder->copy_policy, policy) == 0;
   guint pending = 0;
 
+  *peek = (FerrySyncPeek){ { NULL, NULL }, { FALSE, FALSE } };
   for (int side = FAR; side <= NEAR; side++)
     {
-      changes_before[side] = ferry_store_get_change_count (fs->stores[side]);
-      if (!ferry_store_peek_folder (fs->stores[side], fs->names[side], &stamps[side], error))
-        return FALSE;
-      unchanged[side] = stamps[side] != NULL && g_strcmp0 (stamps[side], recorded[side]) == 0
-                        && g_strcmp0 (fs->folder->copy_policy, policy) == 0;
+      if (!ferry_store_peek_folder (self->main.stores[side], names[side], &peek->stamps[side],
+                                    error))
+        goto failed;
+      peek->unchanged[side] = same_policy && peek->stamps[side] != NULL
+                              && g_strcmp0 (peek->stamps[side], recorded[side]) == 0;
     }
-  if (!unchanged[FAR] || !unchanged[NEAR])
+  if (!peek->unchanged[FAR] || !peek->unchanged[NEAR])
     return TRUE;
-  if (!ferry_sync_state_count_pending (fs->state, fs->folder->id, &pending, error))
-    return FALSE;
-  unchanged[NEAR] = pending == 0;
+  if (!ferry_sync_state_count_pending (self->main.state, folder->id, &pending, error))
+    goto failed;
+  peek->unchanged[NEAR] = pending == 0;
   return TRUE;
+
+failed:
+  ferry_sync_peek_clear (peek);
+  return FALSE;
 }
 
 static void
@@ -1412,41 +1443,33 @@ folder_sync_clear (FolderSync *fs)
  * @worker: the connections and state handle to use
  * @folder: the folder pair, already on both sides and in the state
  * @far_name: what the far side calls it
+ * @peek: what ferry_sync_messages_peek() saw, a side at least changed;
+ *   its stamps are taken
  * @stats: (inout): what was done is added here
  * @outcome: (out caller-allocates): whether the near side was left
  *   without a stamp, for ferry_store_stamp_folder(); untouched in a dry
- *   run and where nothing changed
+ *   run
  * @error: return location for a #GError
  *
- * Syncs the messages of one folder.
+ * Syncs the messages of one folder, with @worker's connections.
  */
 gboolean
 ferry_sync_messages_run (FerrySyncEngine *self,
                          FerrySyncWorker *worker,
                          FerrySyncFolderRecord *folder,
                          const char *far_name,
+                         FerrySyncPeek *peek,
                          FerrySyncStats *stats,
                          FerrySyncFolderOutcome *outcome,
                          GError **error)
 {
   FolderSync fs = { self, worker->stores, worker->state, folder, { far_name, folder->name } };
   FerrySyncEvent done = { FERRY_SYNC_EVENT_FOLDER_DONE, folder->name, NULL, 0, 0, &fs.stats };
-  char *stamps[2] = { NULL, NULL };
-  guint changes_before[2];
-  gboolean unchanged[2] = { FALSE, FALSE };
+  char *stamps[2] = { g_steal_pointer (&peek->stamps[FAR]), g_steal_pointer (&peek->stamps[NEAR]) };
+  /* What @worker's own connections change from here on voids a stamp. */
+  guint changes_before[2] = { ferry_store_get_change_count (worker->stores[FAR]),
+                              ferry_store_get_change_count (worker->stores[NEAR]) };
   gboolean ok;
-
-  ok = peek (&fs, stamps, changes_before, unchanged, error);
-  if (!ok || (unchanged[FAR] && unchanged[NEAR]))
-    {
-      g_free (stamps[FAR]);
-      g_free (stamps[NEAR]);
-      if (!ok)
-        return FALSE;
-      if (self->report != NULL)
-        self->report (&done, self->report_data);
-      return TRUE;
-    }
 
   for (int side = FAR; side <= NEAR; side++)
     {
@@ -1457,7 +1480,7 @@ ferry_sync_messages_run (FerrySyncEngine *self,
   fs.expunged = g_hash_table_new (g_str_hash, g_str_equal);
   ferry_sync_engine_report (self, FERRY_SYNC_EVENT_FOLDER_STARTED, folder->name, NULL);
 
-  ok = select_and_list (&fs, unchanged, error) && check_validity (&fs, error)
+  ok = select_and_list (&fs, peek->unchanged, error) && check_validity (&fs, error)
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, error) && expunge (&fs, error)
        && save_folder_status (&fs, stamps, changes_before, outcome, error);
