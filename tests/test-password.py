@@ -277,6 +277,10 @@ class CoreDumpTest(unittest.TestCase):
     does."""
 
     def setUp(self):
+        if os.environ.get("FERRY_SANITIZE", "none") != "none":
+            # AddressSanitizer turns core files off itself and answers
+            # SIGSEGV with a report of its own.
+            self.skipTest("a sanitized build handles crashes itself")
         with open("/proc/sys/kernel/core_pattern") as f:
             pattern = f.read().strip()
         if pattern.startswith("|") or "/" in pattern:

@@ -100,7 +100,8 @@ ferry_secrets_run_command (const char *command_line, GCancellable *cancellable, 
   for (line = 0; line < len && data[line] != '\n' && data[line] != '\r'; line++)
     ;
   secret = line > 0 ? g_strndup (data, line) : NULL;
-  explicit_bzero ((char *) data, len);
+  if (len > 0)
+    explicit_bzero ((char *) data, len);
 
   if (!g_subprocess_get_successful (child))
     {
