@@ -40,13 +40,30 @@ test_parse_addresses (void)
   g_assert_cmpstr (g_ptr_array_index (h->recipients, 4), ==, "secret@example.org");
 }
 
+/* A From address that cannot be an envelope sender is passed over: the
+ * next one serves, or none and the account's address stands in. */
+static void
+test_from_fit_for_smtp (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryOutboxHeaders) first = parse (
+      "From: nobody, \"x y\"@example.org, me@example.org\nTo: a@example.org\n\nx\n", &error);
+  g_autoptr (FerryOutboxHeaders) none = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (first->from_address, ==, "me@example.org");
+  none = parse ("From: Me <nobody>\nTo: a@example.org\n\nx\n", &error);
+  g_assert_no_error (error);
+  g_assert_null (none->from_address);
+}
+
 static void
 test_parse_rejects (void)
 {
   static const char *const bad[] = {
     "",
-    "\x7f"
-    "ELF\x02\x01\x01binary",
+    ("\x7f"
+     "ELF\x02\x01\x01binary"),
     "This is not a header\n\nbody\n",
     " starts with a continuation\nTo: a@example.org\n\n",
     "To: a@example.org\nSubject: ok\nGarbage line\n\nbody\n",
@@ -165,6 +182,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/outbox-message/parse-addresses", test_parse_addresses);
+  g_test_add_func ("/outbox-message/from-fit-for-smtp", test_from_fit_for_smtp);
   g_test_add_func ("/outbox-message/parse-rejects", test_parse_rejects);
   g_test_add_func ("/outbox-message/parse-nul", test_parse_nul);
   g_test_add_func ("/outbox-message/parse-address", test_parse_address);

@@ -46,10 +46,11 @@ open_state (Fixture *f)
 static void
 test_private_file (Fixture *f, gconstpointer data)
 {
-  g_autoptr (FerrySyncState) state = open_state (f);
+  FerrySyncState *state = open_state (f);
   struct stat st;
 
   g_assert_cmpint (g_stat (f->path, &st), ==, 0);
+  ferry_sync_state_unref (state);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 }
 

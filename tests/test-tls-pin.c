@@ -274,7 +274,6 @@ synthetic_certificate (const Shape *shape, GBytes **spki)
 static char *
 pin_of_bytes (GBytes *bytes)
 {
-  g_autofree char *digest = NULL;
   gsize length;
   const guint8 *data = g_bytes_get_data (bytes, &length);
   g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);

@@ -672,7 +672,7 @@ write_passwords (Demo *demo, GError **error)
 static gboolean
 prepare_dovecot_dirs (Demo *demo, GError **error)
 {
-  const char *const subdirs[] = { "run", "state", "log", "home", "home/" IMAP_USER };
+  const char *const subdirs[] = { "run", "state", "log", "home", ("home/" IMAP_USER) };
   g_autofree char *base_dir = g_build_filename (demo->server_dir, "run", NULL);
 
   if (strlen (base_dir) > MAX_BASE_DIR_LENGTH)

@@ -626,7 +626,8 @@ begin_response (FerryImapParser *self, const char *p, const char *end, GError **
 static FerryImapParseEvent
 end_line (FerryImapParser *self, GError **error)
 {
-  const char *p = (const char *) self->line->data;
+  /* An empty GByteArray may have no data at all. */
+  const char *p = self->line->len > 0 ? (const char *) self->line->data : "";
   const char *end = p + self->line->len;
 
   if (memchr (p, '\0', self->line->len) != NULL)

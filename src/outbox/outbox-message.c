@@ -93,6 +93,23 @@ header_length (const char *data, gsize len, GError **error)
   return len;
 }
 
+/* Anything that could end or split an SMTP command line (RFC 5321 §4.1.2)
+ * must never reach MAIL FROM or RCPT TO. */
+static gboolean
+is_safe_for_smtp (const char *address)
+{
+  for (const char *c = address; *c != '\0'; c++)
+    if ((guchar) *c < 33 || *c == '<' || *c == '>' || *c == 127)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_envelope_address (const char *address)
+{
+  return strchr (address, '@') != NULL && is_safe_for_smtp (address);
+}
+
 static void
 collect_mailboxes (InternetAddressList *list, GPtrArray *out)
 {
@@ -200,8 +217,11 @@ ferry_outbox_message_parse (GBytes *message, GError **error)
     {
       g_autoptr (GPtrArray) mailboxes = g_ptr_array_new_with_free_func (g_free);
       collect_mailboxes (from, mailboxes);
-      if (mailboxes->len > 0)
-        headers->from_address = g_strdup (g_ptr_array_index (mailboxes, 0));
+      /* The envelope sender is the first From address fit for SMTP; with
+       * none, the account's address stands in, as without a From. */
+      for (guint i = 0; i < mailboxes->len && headers->from_address == NULL; i++)
+        if (is_envelope_address (g_ptr_array_index (mailboxes, i)))
+          headers->from_address = g_strdup (g_ptr_array_index (mailboxes, i));
     }
   headers->from = display_addresses (from);
   headers->to = display_addresses (g_mime_message_get_to (GMIME_MESSAGE (parsed)));
@@ -243,17 +263,6 @@ printable (const char *text)
   return copy;
 }
 
-/* Anything that could end or split an SMTP command line (RFC 5321 §4.1.2)
- * must never reach MAIL FROM or RCPT TO. */
-static gboolean
-is_safe_for_smtp (const char *address)
-{
-  for (const char *c = address; *c != '\0'; c++)
-    if ((guchar) *c < 33 || *c == '<' || *c == '>' || *c == 127)
-      return FALSE;
-  return TRUE;
-}
-
 /**
  * ferry_outbox_message_parse_address:
  * @text: an address as given on a command line: `me@example.org` or
@@ -290,8 +299,7 @@ ferry_outbox_message_parse_address (const char *text, GError **error)
       return NULL;
     }
 
-  if (strchr (g_ptr_array_index (mailboxes, 0), '@') == NULL
-      || !is_safe_for_smtp (g_ptr_array_index (mailboxes, 0)))
+  if (!is_envelope_address (g_ptr_array_index (mailboxes, 0)))
     {
       g_autofree char *shown = printable (stripped);
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
