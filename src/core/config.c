@@ -753,16 +753,6 @@ ferry_config_new (const char *path)
   return self;
 }
 
-/**
- * ferry_config_load:
- * @path: the configuration file
- * @error: return location for a #GError
- *
- * Reads and checks @path. Every error is %FERRY_ERROR_CONFIG and names the
- * file, the line and the key.
- *
- * Returns: (transfer full): the configuration, or %NULL on error
- */
 /* The file says which commands Ferry runs (password-command) and where
  * mail goes: whoever else may change it could run commands as the user.
  * Group write is allowed, for the user private groups of most systems. */
@@ -792,6 +782,16 @@ check_owned_by_user (const char *path, GError **error)
   return TRUE;
 }
 
+/**
+ * ferry_config_load:
+ * @path: the configuration file
+ * @error: return location for a #GError
+ *
+ * Reads and checks @path. Every error is %FERRY_ERROR_CONFIG and names the
+ * file, the line and the key.
+ *
+ * Returns: (transfer full): the configuration, or %NULL on error
+ */
 FerryConfig *
 ferry_config_load (const char *path, GError **error)
 {
