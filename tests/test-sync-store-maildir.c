@@ -3,7 +3,7 @@
  * A stamp is the pair of directory times of a folder's cur/ and new/; it
  * is trusted only once the latest change is old enough that another
  * cannot share its time, and only when nobody but the sync changed the
- * folder since it peeked (src/sync/sync-store-maildir.c).
+ * folder since it began watching it (src/sync/sync-store-maildir.c).
  *
  * Copyright 2026 The Ferry authors
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -97,6 +97,17 @@ peek (Fixture *f)
   return stamp;
 }
 
+static char *
+watch (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  char *stamp = NULL;
+
+  g_assert_true (ferry_store_watch_folder (f->store, "Work", &stamp, &error));
+  g_assert_no_error (error);
+  return stamp;
+}
+
 /* Right after a change, without leave to wait, there is no stamp: the
  * next sync looks at the folder. */
 static void
@@ -105,7 +116,7 @@ test_fresh_change_gets_no_stamp (Fixture *f, gconstpointer data)
   g_autofree char *now = NULL;
   g_autofree char *later = NULL;
 
-  g_free (peek (f)); /* the sync's first look, which starts the watch */
+  g_free (watch (f)); /* the sync's first look, which starts the watch */
   append_message (f->store);
   now = stamp (f, 0);
   g_assert_null (now);
@@ -121,7 +132,7 @@ test_fresh_change_is_waited_for (Fixture *f, gconstpointer data)
   g_autofree char *proven = NULL;
   g_autofree char *later = NULL;
 
-  g_free (peek (f)); /* the sync's first look, which starts the watch */
+  g_free (watch (f)); /* the sync's first look, which starts the watch */
   append_message (f->store);
   append_message (f->store);
   proven = stamp (f, PATIENT_US);
@@ -137,7 +148,7 @@ test_other_change_gets_no_stamp (Fixture *f, gconstpointer data)
 {
   g_autofree char *proven = NULL;
 
-  g_free (peek (f)); /* the sync's first look, which starts the watch */
+  g_free (watch (f)); /* the sync's first look, which starts the watch */
   append_message (f->store);
   add_message (f, "3.c.host:2,");
   proven = stamp (f, PATIENT_US);
@@ -153,7 +164,7 @@ test_other_removal_gets_no_stamp (Fixture *f, gconstpointer data)
   g_autofree char *proven = NULL;
 
   add_message (f, "4.d.host:2,S");
-  before = peek (f);
+  before = watch (f);
   g_assert_cmpint (g_unlink (path), ==, 0);
   proven = stamp (f, PATIENT_US);
   g_assert_null (proven);
@@ -172,7 +183,7 @@ test_joined_store_change_is_own (Fixture *f, gconstpointer data)
 
   g_assert_no_error (error);
   ferry_store_maildir_join (worker, f->store);
-  before = peek (f);
+  before = watch (f);
   append_message (worker);
   proven = stamp (f, PATIENT_US);
   g_assert_nonnull (proven);
@@ -189,10 +200,53 @@ test_unjoined_store_change_is_other (Fixture *f, gconstpointer data)
   g_autofree char *proven = NULL;
 
   g_assert_no_error (error);
-  before = peek (f);
+  before = watch (f);
   append_message (other);
   proven = stamp (f, PATIENT_US);
   g_assert_null (proven);
+}
+
+/* A peek alone does not watch: a folder found unchanged costs no watch.
+ * Nothing then proves a stamp for the store's own changes. */
+static void
+test_peek_does_not_watch (Fixture *f, gconstpointer data)
+{
+  g_autofree char *proven = NULL;
+
+  g_free (peek (f));
+  append_message (f->store);
+  proven = stamp (f, PATIENT_US);
+  g_assert_null (proven);
+}
+
+/* A watch ended without a stamp proves nothing later either. */
+static void
+test_unwatched_folder_gets_no_stamp (Fixture *f, gconstpointer data)
+{
+  g_autofree char *proven = NULL;
+
+  g_free (watch (f));
+  append_message (f->store);
+  ferry_store_unwatch_folder (f->store, "Work");
+  proven = stamp (f, PATIENT_US);
+  g_assert_null (proven);
+}
+
+/* The stamp a watch starts with is read once it began: a change since an
+ * earlier peek shows in it. */
+static void
+test_watch_reads_stamp_afresh (Fixture *f, gconstpointer data)
+{
+  g_autofree char *peeked = NULL;
+  g_autofree char *watched = NULL;
+
+  add_message (f, "5.e.host:2,");
+  g_usleep (PATIENT_US / 2);
+  peeked = peek (f);
+  g_assert_nonnull (peeked);
+  add_message (f, "6.f.host:2,");
+  watched = watch (f);
+  g_assert_cmpstr (watched, !=, peeked);
 }
 
 int
@@ -211,5 +265,11 @@ main (int argc, char **argv)
               test_joined_store_change_is_own, fixture_tear_down);
   g_test_add ("/sync-store-maildir/stamp/unjoined-store", Fixture, NULL, fixture_set_up,
               test_unjoined_store_change_is_other, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/peek-does-not-watch", Fixture, NULL, fixture_set_up,
+              test_peek_does_not_watch, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/unwatched", Fixture, NULL, fixture_set_up,
+              test_unwatched_folder_gets_no_stamp, fixture_tear_down);
+  g_test_add ("/sync-store-maildir/stamp/watch-reads-afresh", Fixture, NULL, fixture_set_up,
+              test_watch_reads_stamp_afresh, fixture_tear_down);
   return g_test_run ();
 }

@@ -50,6 +50,7 @@ struct _FerryMaildirWatch
 {
   gatomicrefcount ref_count;
   GMutex lock;         /* over all below: the sync's threads share the watch */
+  gboolean started;    /* fd is made on the first begin() */
   int fd;              /* -1 without inotify: no folder is ever undisturbed */
   GHashTable *folders; /* path -> WatchedFolder */
   GHashTable *by_wd;   /* watch descriptor -> WatchedFolder, in folders */
@@ -76,10 +77,7 @@ ferry_maildir_watch_new (void)
 
   g_atomic_ref_count_init (&self->ref_count);
   g_mutex_init (&self->lock);
-  self->fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (self->fd < 0)
-    g_debug ("No inotify (%s): changed folders are read again at their next sync",
-             g_strerror (errno));
+  self->fd = -1;
   self->folders
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) watched_folder_free);
   self->by_wd = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -168,6 +166,21 @@ read_events (FerryMaildirWatch *self)
     }
 }
 
+/* Only when a folder is watched: closing an inotify instance that had
+ * watches waits for the kernel to retire them (an RCU grace period,
+ * several milliseconds), which a sync that watched nothing need not. */
+static void
+start (FerryMaildirWatch *self)
+{
+  if (self->started)
+    return;
+  self->started = TRUE;
+  self->fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (self->fd < 0)
+    g_debug ("No inotify (%s): changed folders are read again at their next sync",
+             g_strerror (errno));
+}
+
 static void
 stop_watching (FerryMaildirWatch *self, WatchedFolder *folder)
 {
@@ -196,6 +209,7 @@ ferry_maildir_watch_begin (FerryMaildirWatch *self, const char *folder_path)
   g_return_if_fail (self != NULL && folder_path != NULL);
 
   g_mutex_lock (&self->lock);
+  start (self);
   read_events (self);
   folder = g_hash_table_lookup (self->folders, folder_path);
   if (folder != NULL)

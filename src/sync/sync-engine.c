@@ -566,6 +566,29 @@ sync_one (Parallel *parallel, FerrySyncWorker *worker, FolderPlan *plan)
   g_mutex_unlock (&parallel->lock);
 }
 
+/* A connection of its own, opened in its thread while the engine's own
+ * already syncs: a server takes several milliseconds to let one in (a
+ * login process, the password command), which the first folders need not
+ * wait for. None is opened once every folder is taken. A server refusing
+ * more connections (a per-user limit) only makes the sync slower. */
+static gboolean
+open_worker (WorkerThread *thread)
+{
+  Parallel *parallel = thread->parallel;
+  FerrySyncEngine *self = parallel->engine;
+  FerrySyncWorker *worker = &thread->worker;
+  g_autoptr (GError) error = NULL;
+
+  if ((guint) g_atomic_int_get (&parallel->next) >= parallel->todo->len)
+    return FALSE;
+  if (self->make_worker (&worker->stores[FAR], &worker->stores[NEAR], &worker->state,
+                         self->make_worker_data, &error))
+    return TRUE;
+  ferry_sync_engine_report (self, FERRY_SYNC_EVENT_NOTICE, NULL,
+                            _ ("The sync goes on with fewer connections: %s"), error->message);
+  return FALSE;
+}
+
 /* Each connection takes the next folder nobody has taken: it keeps to its
  * own folders, so the server never sees two connections in one folder. */
 static gpointer
@@ -575,6 +598,8 @@ worker_thread (gpointer data)
   Parallel *parallel = thread->parallel;
   guint index;
 
+  if (thread->worker.state == NULL && !open_worker (thread))
+    return NULL;
   while ((index = (guint) g_atomic_int_add (&parallel->next, 1)) < parallel->todo->len)
     sync_one (parallel, &thread->worker, g_ptr_array_index (parallel->todo, index));
   return NULL;
@@ -586,31 +611,6 @@ worker_clear (FerrySyncWorker *worker)
   g_clear_pointer (&worker->stores[FAR], ferry_store_unref);
   g_clear_pointer (&worker->stores[NEAR], ferry_store_unref);
   g_clear_pointer (&worker->state, ferry_sync_state_unref);
-}
-
-/* Opens up to @wanted more connections; fewer when the server refuses
- * more (a per-user connection limit), which only makes the sync slower. */
-static GArray *
-open_workers (FerrySyncEngine *self, guint wanted, Parallel *parallel)
-{
-  GArray *threads = g_array_new (FALSE, TRUE, sizeof (WorkerThread));
-
-  for (guint i = 0; i < wanted && self->make_worker != NULL; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      WorkerThread thread = { parallel };
-
-      if (!self->make_worker (&thread.worker.stores[FAR], &thread.worker.stores[NEAR],
-                              &thread.worker.state, self->make_worker_data, &error))
-        {
-          ferry_sync_engine_report (self, FERRY_SYNC_EVENT_NOTICE, NULL,
-                                    _ ("Syncing with %u connections instead of %u: %s"), i + 1,
-                                    wanted + 1, error->message);
-          break;
-        }
-      g_array_append_val (threads, thread);
-    }
-  return threads;
 }
 
 /* Whether @plan's folder changed on either side since its last sync; an
@@ -657,10 +657,16 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
     }
 
   g_mutex_init (&parallel.lock);
-  threads = open_workers (self, MIN (self->max_workers, todo->len) - MIN (1, todo->len), &parallel);
+  threads = g_array_new (FALSE, TRUE, sizeof (WorkerThread));
+  if (self->make_worker != NULL)
+    g_array_set_size (threads, MIN (self->max_workers, todo->len) - MIN (1, todo->len));
   for (guint i = 0; i < threads->len; i++)
-    g_ptr_array_add (running, g_thread_new ("ferry-sync", worker_thread,
-                                            &g_array_index (threads, WorkerThread, i)));
+    {
+      WorkerThread *thread = &g_array_index (threads, WorkerThread, i);
+
+      thread->parallel = &parallel;
+      g_ptr_array_add (running, g_thread_new ("ferry-sync", worker_thread, thread));
+    }
   worker_thread (&(WorkerThread){ &parallel, self->main });
   for (guint i = 0; i < running->len; i++)
     g_thread_join (g_ptr_array_index (running, i));
@@ -701,7 +707,10 @@ restamp_near_folders (FerrySyncEngine *self,
       FolderPlan *plan = g_ptr_array_index (plans, i);
 
       if (!plan->outcome.near_changed)
-        continue;
+        {
+          ferry_store_unwatch_folder (self->main.stores[NEAR], plan->name);
+          continue;
+        }
       /* Only a saving for the next sync: a folder that cannot be read
        * now (a mail reader just removed it) is looked at then. */
       if (!ferry_store_stamp_folder (self->main.stores[NEAR], plan->name,

@@ -1423,6 +1423,26 @@ failed:
   return FALSE;
 }
 
+/* The peek did not watch the folder: from here on the watch tells the
+ * sync's own changes from anybody else's (ferry_store_stamp_folder()).
+ * A change since the peek, which the watch did not see, makes the near
+ * side changed. */
+static gboolean
+watch_near_side (FolderSync *fs, gboolean *near_unchanged, char **near_stamp, GError **error)
+{
+  g_autofree char *fresh = NULL;
+
+  if (!ferry_store_watch_folder (fs->stores[NEAR], fs->names[NEAR], &fresh, error))
+    return FALSE;
+  if (g_strcmp0 (fresh, *near_stamp) != 0)
+    {
+      *near_unchanged = FALSE;
+      g_free (*near_stamp);
+      *near_stamp = g_steal_pointer (&fresh);
+    }
+  return TRUE;
+}
+
 static void
 folder_sync_clear (FolderSync *fs)
 {
@@ -1480,7 +1500,8 @@ ferry_sync_messages_run (FerrySyncEngine *self,
   fs.expunged = g_hash_table_new (g_str_hash, g_str_equal);
   ferry_sync_engine_report (self, FERRY_SYNC_EVENT_FOLDER_STARTED, folder->name, NULL);
 
-  ok = select_and_list (&fs, peek->unchanged, error) && check_validity (&fs, error)
+  ok = watch_near_side (&fs, &peek->unchanged[NEAR], &stamps[NEAR], error)
+       && select_and_list (&fs, peek->unchanged, error) && check_validity (&fs, error)
        && settle_pending (&fs, error) && unmark_arrivals (&fs, error)
        && reconcile_records (&fs, error) && copy_new_messages (&fs, error) && expunge (&fs, error)
        && save_folder_status (&fs, stamps, changes_before, outcome, error);

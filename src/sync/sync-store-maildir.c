@@ -188,22 +188,53 @@ read_stamp (const char *folder, gint64 *latest_ns)
                           cur_inode, cur_ns, new_inode, new_ns);
 }
 
+/* NULL while the latest change is too recent to stand for all before it. */
+static char *
+read_settled_stamp (const char *path)
+{
+  gint64 latest_ns;
+  char *stamp = read_stamp (path, &latest_ns);
+
+  if (stamp != NULL && now_ns () - latest_ns < stamp_margin_ns (latest_ns))
+    g_clear_pointer (&stamp, g_free);
+  return stamp;
+}
+
 static gboolean
 maildir_store_peek_folder (FerryStore *store, const char *name, char **stamp, GError **error)
 {
   FerryMaildirStore *self = maildir_store (store);
   g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, NULL);
-  gint64 latest_ns;
+
+  if (path != NULL)
+    *stamp = read_settled_stamp (path);
+  return TRUE;
+}
+
+/* Watched from before the stamp is read and the sync looks at the folder,
+ * so that a stamp proven after the sync's own changes stands for what it
+ * saw here and did (stamp_folder()). */
+static gboolean
+maildir_store_watch_folder (FerryStore *store, const char *name, char **stamp, GError **error)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, NULL);
 
   if (path == NULL)
     return TRUE;
-  /* Watched from before the look, so that a stamp proven after the sync's
-   * own changes stands for what it saw here and did (stamp_folder()). */
   ferry_maildir_watch_begin (self->watch, path);
-  *stamp = read_stamp (path, &latest_ns);
-  if (*stamp != NULL && now_ns () - latest_ns < stamp_margin_ns (latest_ns))
-    g_clear_pointer (stamp, g_free);
+  *stamp = read_settled_stamp (path);
   return TRUE;
+}
+
+static void
+maildir_store_unwatch_folder (FerryStore *store, const char *name)
+{
+  FerryMaildirStore *self = maildir_store (store);
+  g_autofree char *path = ferry_maildir_layout_path_for (self->layout, name, NULL);
+
+  if (path != NULL)
+    ferry_maildir_watch_end (self->watch, path);
 }
 
 /* Once the directories' times are old enough that a later change shows
@@ -642,6 +673,8 @@ static const FerryStoreClass maildir_store_class = {
   .create_folder = maildir_store_create_folder,
   .delete_folder = maildir_store_delete_folder,
   .peek_folder = maildir_store_peek_folder,
+  .watch_folder = maildir_store_watch_folder,
+  .unwatch_folder = maildir_store_unwatch_folder,
   .stamp_folder = maildir_store_stamp_folder,
   .select_folder = maildir_store_select_folder,
   .select_folder_unlisted = maildir_store_select_folder_unlisted,

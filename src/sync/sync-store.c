@@ -205,6 +205,46 @@ ferry_store_list_messages (FerryStore *self, GError **error)
 }
 
 /**
+ * ferry_store_watch_folder:
+ * @self: a #FerryStore
+ * @name: one of its folders
+ * @stamp: (out) (transfer full) (nullable): the folder's change stamp as
+ *   ferry_store_peek_folder() gives it, read once the watch began
+ * @error: return location for a #GError
+ *
+ * From now on, tells the changes made through this store (and the stores
+ * joined to it) from anybody else's, for ferry_store_stamp_folder(); call
+ * it before looking at the folder. Peeking alone does not watch: a folder
+ * found unchanged is left alone, and watching costs.
+ */
+gboolean
+ferry_store_watch_folder (FerryStore *self, const char *name, char **stamp, GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL && stamp != NULL, FALSE);
+
+  if (self->klass->watch_folder == NULL)
+    return ferry_store_peek_folder (self, name, stamp, error);
+  *stamp = NULL;
+  return self->klass->watch_folder (self, name, stamp, error);
+}
+
+/**
+ * ferry_store_unwatch_folder:
+ * @self: a #FerryStore
+ * @name: a folder, watched or not
+ *
+ * Ends ferry_store_watch_folder() for a folder that gets no fresh stamp.
+ */
+void
+ferry_store_unwatch_folder (FerryStore *self, const char *name)
+{
+  g_return_if_fail (self != NULL && name != NULL);
+
+  if (self->klass->unwatch_folder != NULL)
+    self->klass->unwatch_folder (self, name);
+}
+
+/**
  * ferry_store_stamp_folder:
  * @self: a #FerryStore
  * @name: a folder
@@ -212,13 +252,13 @@ ferry_store_list_messages (FerryStore *self, GError **error)
  *   enough; 0 not to wait
  * @stamp: (out) (transfer full) (nullable): the change stamp, as
  *   ferry_store_peek_folder() would give it later if nothing changes;
- *   %NULL when anybody else changed the folder since the caller last
- *   peeked at it, or the store cannot tell
+ *   %NULL when anybody else changed the folder since
+ *   ferry_store_watch_folder(), or the store cannot tell
  * @error: return location for a #GError
  *
  * A stamp for a folder the caller changed a moment ago, which
  * ferry_store_peek_folder() gives only once a change is old enough that
- * no other can hide behind it.
+ * no other can hide behind it. Ends the watch.
  */
 gboolean
 ferry_store_stamp_folder (

@@ -85,6 +85,9 @@ typedef struct
    * flags change, found without selecting it; NULL when the store cannot
    * tell for sure. */
   gboolean (*peek_folder) (FerryStore *self, const char *name, char **stamp, GError **error);
+  /* Optional: see ferry_store_watch_folder(). */
+  gboolean (*watch_folder) (FerryStore *self, const char *name, char **stamp, GError **error);
+  void (*unwatch_folder) (FerryStore *self, const char *name);
   /* Optional: see ferry_store_stamp_folder(). */
   gboolean (*stamp_folder) (
       FerryStore *self, const char *name, gint64 max_wait_us, char **stamp, GError **error);
@@ -166,6 +169,9 @@ GPtrArray *ferry_store_list_folders (FerryStore *self, GError **error);
 gboolean ferry_store_create_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_delete_folder (FerryStore *self, const char *name, GError **error);
 gboolean ferry_store_peek_folder (FerryStore *self, const char *name, char **stamp, GError **error);
+gboolean
+ferry_store_watch_folder (FerryStore *self, const char *name, char **stamp, GError **error);
+void ferry_store_unwatch_folder (FerryStore *self, const char *name);
 gboolean ferry_store_stamp_folder (
     FerryStore *self, const char *name, gint64 max_wait_us, char **stamp, GError **error);
 gboolean ferry_store_select_folder (FerryStore *self,
