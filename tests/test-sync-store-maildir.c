@@ -86,26 +86,30 @@ stamp (Fixture *f, gint64 max_wait_us)
   return stamp;
 }
 
+typedef gboolean (*LookFunc) (FerryStore *store, const char *name, char **stamp, GError **error);
+
+/* The stamp of Work, by a peek or at the start of a watch. */
 static char *
-peek (Fixture *f)
+look_at (Fixture *f, LookFunc look)
 {
   g_autoptr (GError) error = NULL;
   char *stamp = NULL;
 
-  g_assert_true (ferry_store_peek_folder (f->store, "Work", &stamp, &error));
+  g_assert_true (look (f->store, "Work", &stamp, &error));
   g_assert_no_error (error);
   return stamp;
 }
 
 static char *
+peek (Fixture *f)
+{
+  return look_at (f, ferry_store_peek_folder);
+}
+
+static char *
 watch (Fixture *f)
 {
-  g_autoptr (GError) error = NULL;
-  char *stamp = NULL;
-
-  g_assert_true (ferry_store_watch_folder (f->store, "Work", &stamp, &error));
-  g_assert_no_error (error);
-  return stamp;
+  return look_at (f, ferry_store_watch_folder);
 }
 
 /* Right after a change, without leave to wait, there is no stamp: the

@@ -677,7 +677,7 @@ sync_folders (FerrySyncEngine *self, GPtrArray *plans, FerrySyncStats *stats, GE
 
 /* A stamp for each near folder the sync changed, proven once all are done
  * (ferry_store_stamp_folder()): nobody else changed it since its sync
- * peeked at it. Without it, the next sync would look at them all once
+ * began watching it. Without it, the next sync would look at them all once
  * more. The last folders may have changed too recently to prove: that is
  * waited for when the wait is small next to the sync itself (@started_us),
  * as after a first sync, or short and the folder large; else the next

@@ -239,7 +239,7 @@ maildir_store_unwatch_folder (FerryStore *store, const char *name)
 
 /* Once the directories' times are old enough that a later change shows
  * as a new time, the stamp holds when nobody but the sync changed the
- * folder since it peeked at it (maildir-watch.c). A folder changed a
+ * folder since its watch began (maildir-watch.c). A folder changed a
  * moment ago is waited for only up to @max_wait_us; else its next sync
  * looks at it. */
 static gboolean
