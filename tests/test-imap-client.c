@@ -751,6 +751,125 @@ test_wrong_password (Fixture *f, gconstpointer data)
   logout (client);
 }
 
+/* What Dovecot announces once logged in, learnt by logging in. */
+static GStrv
+capabilities_after_login (Fixture *f)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  GStrv capabilities = g_strdupv ((char **) ferry_imap_client_get_capabilities (client));
+
+  logout (client);
+  return capabilities;
+}
+
+/* Logs in with @expected_capabilities, and sends ENABLE and LIST before
+ * the login's answer; returns whether the expectation held. */
+static gboolean
+log_in_with_commands_after (FerryImapClient *client,
+                            const char *password,
+                            const char *const *expected_capabilities,
+                            FerryImapListing **listing,
+                            GError **error)
+{
+  static const char *const qresync[] = { "QRESYNC", NULL };
+  gboolean as_expected = FALSE;
+
+  g_assert_true (
+      ferry_imap_client_login_begin (client, password, expected_capabilities, NULL, error));
+  g_assert_false (ferry_imap_client_is_authenticated (client));
+  g_assert_true (ferry_imap_client_enable (client, qresync, NULL, error));
+  *listing = ferry_imap_client_list_begin (client, FERRY_IMAP_LIST_STATUS, NULL, error);
+  g_assert_nonnull (*listing);
+  if (!ferry_imap_client_login_finish (client, &as_expected, NULL, error))
+    return FALSE;
+  g_assert_true (ferry_imap_client_is_authenticated (client));
+  return as_expected;
+}
+
+static void
+test_login_with_commands_after_it (Fixture *f, gconstpointer data)
+{
+  g_auto (GStrv) expected = capabilities_after_login (f);
+  FerryImapSettings settings = dovecot_settings (f, FERRY_SECURITY_TLS);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryImapClient) client = ferry_imap_client_connect (&settings, NULL, &error);
+  g_autoptr (GPtrArray) mailboxes = NULL;
+  FerryImapListing *listing = NULL;
+
+  g_assert_no_error (error);
+  /* Dovecot names its extensions only to a client logged in. */
+  g_assert_false (ferry_imap_client_has_capability (client, "LIST-STATUS"));
+  g_assert_true (log_in_with_commands_after (client, server_string (&f->dovecot, "password"),
+                                             (const char *const *) expected, &listing, &error));
+  g_assert_no_error (error);
+  mailboxes = ferry_imap_client_list_finish (client, listing, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (find_mailbox (mailboxes, "INBOX")->status);
+  g_assert_true (ferry_imap_client_is_enabled (client, "QRESYNC"));
+  logout (client);
+}
+
+static void
+test_login_expecting_other_capabilities (Fixture *f, gconstpointer data)
+{
+  static const char *const expected[] = { "IMAP4rev1", NULL };
+  FerryImapSettings settings = dovecot_settings (f, FERRY_SECURITY_TLS);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryImapClient) client = ferry_imap_client_connect (&settings, NULL, &error);
+  g_autoptr (GPtrArray) mailboxes = NULL;
+  FerryImapListing *listing = NULL;
+
+  g_assert_no_error (error);
+  g_assert_false (log_in_with_commands_after (client, server_string (&f->dovecot, "password"),
+                                              expected, &listing, &error));
+  g_assert_no_error (error);
+  /* The commands built for IMAP4rev1 alone have had their answers, and
+   * the capabilities are the server's. */
+  g_assert_false (ferry_imap_client_is_enabled (client, "QRESYNC"));
+  g_assert_true (ferry_imap_client_has_capability (client, "LIST-STATUS"));
+  mailboxes = ferry_imap_client_list_finish (client, listing, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (find_mailbox (mailboxes, "INBOX")->status);
+  logout (client);
+}
+
+static void
+test_refused_login_with_commands_after_it (Fixture *f, gconstpointer data)
+{
+  static const char wrong_password[] = "not-the-Password-4712";
+  g_auto (GStrv) expected = capabilities_after_login (f);
+  FerryImapSettings settings = dovecot_settings (f, FERRY_SECURITY_TLS);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryImapClient) client = ferry_imap_client_connect (&settings, NULL, &error);
+  g_autoptr (FerryImapListing) listing = NULL;
+  gboolean as_expected = FALSE;
+
+  g_assert_no_error (error);
+  g_assert_true (ferry_imap_client_login_begin (client, wrong_password,
+                                                (const char *const *) expected, NULL, &error));
+  listing = ferry_imap_client_list_begin (client, FERRY_IMAP_LIST_STATUS, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (ferry_imap_client_login_finish (client, &as_expected, NULL, &error));
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM);
+  assert_error_mentions (error, "Authentication failed");
+  g_assert_null (strstr (error->message, wrong_password));
+  /* The LIST behind it was refused too: the session is over. */
+  g_assert_false (ferry_imap_client_is_usable (client));
+}
+
+static void
+test_listing_given_up (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (GPtrArray) mailboxes = NULL;
+
+  ferry_imap_listing_free (ferry_imap_client_list_begin (client, 0, NULL, NULL));
+  /* Its answer, when it comes, is dropped; the session goes on. */
+  mailboxes = list_mailboxes (client);
+  g_assert_nonnull (find_mailbox (mailboxes, "INBOX"));
+  logout (client);
+}
+
 /* Mailboxes ------------------------------------------------------------------------------ */
 
 static void
@@ -2100,6 +2219,12 @@ main (int argc, char **argv)
   ADD ("untrusted-certificate", set_up_dovecot, test_untrusted_certificate);
   ADD ("pinned-certificate", set_up_dovecot, test_pinned_certificate);
   ADD ("wrong-password", set_up_dovecot, test_wrong_password);
+  ADD ("login-with-commands-after-it", set_up_dovecot, test_login_with_commands_after_it);
+  ADD ("login-expecting-other-capabilities", set_up_dovecot,
+       test_login_expecting_other_capabilities);
+  ADD ("refused-login-with-commands-after-it", set_up_dovecot,
+       test_refused_login_with_commands_after_it);
+  ADD ("listing-given-up", set_up_dovecot, test_listing_given_up);
   ADD ("cancelled", fixture_set_up, test_cancelled);
   ADD ("list-utf8-names", set_up_dovecot, test_list_utf8_names);
   ADD ("select-and-examine", set_up_dovecot, test_select_and_examine);

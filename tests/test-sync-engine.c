@@ -538,6 +538,29 @@ count_steps (const char *log)
   return lines;
 }
 
+/* Runs a sync of @dir that is to stop after step @n. */
+static void
+crash_at_step (const char *dir, World *w, guint n)
+{
+  g_autofree char *crash_after = g_strdup_printf ("%u", n);
+  g_autofree char *log = g_strdup_printf ("%s.steps", dir);
+  g_autofree char *text = NULL;
+  int status;
+
+  g_setenv ("FERRY_TEST_STEP_LOG", log, TRUE);
+  status = spawn_sync (dir, w, crash_after, NULL);
+  g_unsetenv ("FERRY_TEST_STEP_LOG");
+  if (status == CRASH_EXIT_STATUS)
+    return;
+  /* It ended first. A stamp is kept only when the watch proved it, and
+   * a busy machine can delay the proof past the sync's wait: the sync
+   * then has a step fewer, and the next one looks at the folder whole. */
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_test_message ("the sync to stop after step %u ended after these:\n%s", n, text);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (count_steps (log), <, n);
+}
+
 /* Syncs the world as it is; then from the same start, stopped after
  * every step and resumed. Returns what the whole run left. */
 static char *
@@ -583,12 +606,11 @@ sync_at_every_step (World *w)
   for (guint n = 1; n <= steps; n++)
     {
       g_autofree char *run = g_strdup_printf ("%s/crash-%u", w->dir, n);
-      g_autofree char *crash_after = g_strdup_printf ("%u", n);
       g_autofree char *after = NULL;
       g_autofree char *again = NULL;
 
       copy_tree (start, run);
-      g_assert_cmpint (spawn_sync (run, w, crash_after, NULL), ==, CRASH_EXIT_STATUS);
+      crash_at_step (run, w, n);
       g_assert_cmpint (spawn_sync (run, w, NULL, NULL), ==, 0);
       after = describe (run);
       if (g_strcmp0 (after, expected) != 0)

@@ -225,6 +225,27 @@ test_ids_unique (Fixture *f, gconstpointer data)
 }
 
 static void
+test_notes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerrySyncState) state = open_state (f);
+  g_autofree char *value = NULL;
+
+  g_assert_true (ferry_sync_state_get_note (state, "imap-capabilities", &value, &error));
+  g_assert_no_error (error);
+  g_assert_null (value);
+  g_assert_true (ferry_sync_state_set_note (state, "imap-capabilities", "A B\nA C", &error));
+  g_assert_true (ferry_sync_state_set_note (state, "imap-capabilities", "A\nA D", &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&state, ferry_sync_state_unref);
+
+  /* Kept across sessions, the last one only. */
+  state = open_state (f);
+  g_assert_true (ferry_sync_state_get_note (state, "imap-capabilities", &value, &error));
+  g_assert_cmpstr (value, ==, "A\nA D");
+}
+
+static void
 test_not_a_database (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -328,6 +349,7 @@ main (int argc, char **argv)
               test_upgrade, fixture_tear_down);
   g_test_add ("/sync-state/upgrade-from-version-2", Fixture, version_2_tables, fixture_set_up,
               test_upgrade, fixture_tear_down);
+  g_test_add ("/sync-state/notes", Fixture, NULL, fixture_set_up, test_notes, fixture_tear_down);
   g_test_add ("/sync-state/not-a-database", Fixture, NULL, fixture_set_up, test_not_a_database,
               fixture_tear_down);
   return g_test_run ();

@@ -10,7 +10,9 @@ still synced: the stamps only ever spare what is the same.
 Plain IMAP through tcp_proxy.py, which counts the bytes of each sync;
 against Dovecot with QRESYNC, with CONDSTORE alone, and with neither."""
 
+import contextlib
 import os
+import sqlite3
 import sys
 import time
 import unittest
@@ -18,8 +20,8 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
 import mail_corpus  # noqa: E402
 from dovecot_server import DovecotServer  # noqa: E402
-from ferry_env import EX_OK, FerryEnv, local_view, maildir_files, maildir_set_flags, \
-    server_view  # noqa: E402
+from ferry_env import EX_NOPERM, EX_OK, FerryEnv, local_view, maildir_files, \
+    maildir_set_flags, server_view  # noqa: E402
 from tcp_proxy import TcpProxy  # noqa: E402
 
 # A Maildir change younger than this is not trusted to a stamp.
@@ -48,11 +50,27 @@ class UnchangedFoldersTest(unittest.TestCase):
             "personal", self.server.host, self.proxy.port, self.server.user,
             self.server.password, security="none", maildir=self.maildir, **keys))
 
-    def sync(self):
+    def sync(self, stat="bytes_to_client"):
         self.proxy.reset_counters()
         result = self.env.sync()
         self.assertEqual(result.returncode, EX_OK, result.stderr.decode())
-        return self.proxy.stats()["bytes_to_client"]
+        return self.proxy.stats()[stat]
+
+    CAPABILITIES_NOTE = "imap-capabilities"
+
+    def capabilities_note(self):
+        with contextlib.closing(sqlite3.connect(self.env.sync_state_path())) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?",
+                             (self.CAPABILITIES_NOTE,)).fetchone()
+        return row[0] if row else None
+
+    def set_capabilities_note(self, value):
+        with contextlib.closing(sqlite3.connect(self.env.sync_state_path())) as db, db:
+            if value is None:
+                db.execute("DELETE FROM meta WHERE key = ?", (self.CAPABILITIES_NOTE,))
+            else:
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           (self.CAPABILITIES_NOTE, value))
 
     def assertInSync(self):
         self.assertEqual(local_view(self.maildir), server_view(self.server))
@@ -70,6 +88,77 @@ class UnchangedFoldersTest(unittest.TestCase):
         self.assertLess(at_once, 3_000)
         self.assertLess(quiet, 3_000)
         self.assertInSync()
+
+    def test_login_and_listing_share_a_round_trip(self):
+        """With the server's capabilities known from the last sync, the
+        login, ENABLE and LIST go out together: one round trip less than
+        when they are not known, which a resync of unchanged folders
+        over a slow link mostly is."""
+        # Answers reach Ferry later than it can send what it sends at
+        # once, so that pieces of one flight are not taken for two.
+        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=30)
+        self.addCleanup(self.proxy.stop)
+        self.configure()
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+        known = self.capabilities_note()
+        before, after = known.split("\n")
+        self.assertIn("AUTH=PLAIN", before.split())
+        self.assertIn("SASL-IR", before.split())
+        self.assertNotIn("AUTH=PLAIN", after.split())
+        self.set_capabilities_note(None)
+        unknown_turns = self.sync("client_turns")
+        self.assertEqual(self.capabilities_note(), known)
+        known_turns = self.sync("client_turns")
+        self.assertEqual(known_turns, unknown_turns - 1)
+        if self.condstore:
+            # The login with ENABLE and LIST, then LOGOUT.
+            self.assertEqual(known_turns, 2)
+        self.assertInSync()
+
+    def test_capabilities_other_than_known_are_learnt_again(self):
+        """A server that changed since the last sync (an upgrade, another
+        server behind the name) answers commands built for what it had:
+        they are sent again for what it has, and nothing is missed."""
+        self.sync()
+        known = self.capabilities_note()
+        before, after = known.split("\n")
+        self.server.append("INBOX", mail_corpus.make_message(9, "INBOX", 3))
+        for wrong in (after + " XFERRY-GONE", "IMAP4REV1", after.replace(" LIST-STATUS", "")):
+            with self.subTest(after_login=wrong):
+                self.set_capabilities_note(before + "\n" + wrong)
+                log = self.sync_logged()
+                self.assertIn("not those of the last session", log)
+                sent = [line.split(" C: ", 1)[1] for line in log.splitlines() if " C: " in line]
+                lists = [c for c in sent if c.split()[1:2] == ["LIST"]]
+                # The listing the sync went by is the one made for what
+                # the server has.
+                self.assertIn("RETURN (CHILDREN SPECIAL-USE", lists[-1])
+                self.assertIn("STATUS (MESSAGES UIDNEXT UIDVALIDITY", lists[-1])
+                self.assertEqual("HIGHESTMODSEQ" in lists[-1], self.condstore, lists)
+                self.assertEqual(any(c.endswith(" ENABLE QRESYNC") for c in sent),
+                                 self.condstore and self.qresync, sent)
+                self.assertEqual(self.capabilities_note(), known)
+                self.assertInSync()
+
+    def test_refused_login_with_commands_after_it(self):
+        """A login refused with ENABLE and LIST in flight behind it is
+        told as the login's refusal; nothing local is touched."""
+        self.sync()
+        self.assertIsNotNone(self.capabilities_note())
+        before = local_view(self.maildir)
+        self.configure()
+        password_file = self.env.path("imap-password-personal")
+        with open(password_file, "w") as f:
+            f.write("not-the-Password-4c2\n")
+        result = self.env.sync()
+        stderr = result.stderr.decode()
+        self.assertEqual(result.returncode, EX_NOPERM, stderr)
+        self.assertIn("refused the login", stderr)
+        self.assertIn("password-command", stderr)
+        self.assertNotIn("not-the-Password", stderr + result.stdout.decode())
+        self.assertEqual(local_view(self.maildir), before)
 
     def test_local_change_right_after_a_sync_is_seen(self):
         self.sync()

@@ -69,6 +69,11 @@ struct _FerryImapClient
   gboolean capabilities_fresh;
   GHashTable *enabled;        /* upper case */
   FerryImapCommand *enabling; /* an ENABLE not answered yet, owned */
+  /* A login whose answer is read with those of the commands sent after
+   * it, which were built for the capabilities expected after it. */
+  FerryImapCommand *logging_in; /* owned */
+  GStrv expected_capabilities;
+  GSList *abandoned; /* FerryImapCommand, owned */
   gboolean authenticated;
   gboolean logging_out;
 
@@ -82,9 +87,15 @@ FerryImapCommand *ferry_imap_command_new (FerryImapClient *client,
                                           FerryImapLiteralClaimFunc on_literal,
                                           gpointer user_data);
 void ferry_imap_command_free (FerryImapCommand *command);
+void ferry_imap_client_abandon (FerryImapClient *client, FerryImapCommand *command);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapCommand, ferry_imap_command_free)
 
 gboolean ferry_imap_client_check_usable (FerryImapClient *self, GError **error);
+gboolean ferry_imap_client_send (FerryImapClient *self,
+                                 FerryImapCommand *command,
+                                 const char *text,
+                                 GCancellable *cancellable,
+                                 GError **error);
 gboolean ferry_imap_client_send_parts (FerryImapClient *self,
                                        FerryImapCommand *command,
                                        const FerryImapPart *parts,

@@ -57,6 +57,17 @@ ferry_imap_command_free (FerryImapCommand *command)
   g_free (command);
 }
 
+/* A command whose answer nobody will wait for: it stays in flight, its
+ * answer read and dropped when it comes, and is freed with the client. */
+void
+ferry_imap_client_abandon (FerryImapClient *client, FerryImapCommand *command)
+{
+  command->on_response = NULL;
+  command->on_literal = NULL;
+  command->user_data = NULL;
+  client->abandoned = g_slist_prepend (client->abandoned, command);
+}
+
 void
 ferry_imap_set_first_error (GError **first, GError *error)
 {
@@ -525,12 +536,12 @@ ferry_imap_client_send_parts (FerryImapClient *self,
   return ok;
 }
 
-static gboolean
-send_command (FerryImapClient *self,
-              FerryImapCommand *command,
-              const char *text,
-              GCancellable *cancellable,
-              GError **error)
+gboolean
+ferry_imap_client_send (FerryImapClient *self,
+                        FerryImapCommand *command,
+                        const char *text,
+                        GCancellable *cancellable,
+                        GError **error)
 {
   FerryImapPart part = { FERRY_IMAP_PART_TEXT, text, strlen (text), -1 };
 
@@ -699,8 +710,8 @@ start_line (FerryImapClient *self,
 
   *command = ferry_imap_command_new (self, commands->what, commands->on_response,
                                      commands->on_literal, commands->user_data);
-  return send_command (self, *command, g_ptr_array_index (commands->lines, index), cancellable,
-                       error);
+  return ferry_imap_client_send (self, *command, g_ptr_array_index (commands->lines, index),
+                                 cancellable, error);
 }
 
 /**
@@ -956,6 +967,9 @@ ferry_imap_client_unref (FerryImapClient *self)
   ferry_imap_connection_free (self->connection);
   g_queue_clear (&self->in_flight);
   ferry_imap_command_free (self->enabling);
+  ferry_imap_command_free (self->logging_in);
+  g_slist_free_full (self->abandoned, (GDestroyNotify) ferry_imap_command_free);
+  g_strfreev (self->expected_capabilities);
   g_ptr_array_unref (self->capabilities);
   g_hash_table_unref (self->enabled);
   g_clear_error (&self->broken);
@@ -1094,15 +1108,16 @@ check_login (FerryImapClient *self,
 }
 
 /* AUTHENTICATE (RFC 3501 6.2.2) with one client response, in the command
- * with SASL-IR (RFC 4959), else after the server's "+". */
-static gboolean
-authenticate (FerryImapClient *self,
-              const char *mechanism,
-              const char *response_data,
-              gsize response_length,
-              const char *cancel_reply,
-              GCancellable *cancellable,
-              GError **error)
+ * with SASL-IR (RFC 4959), else after the server's "+". Returns the
+ * command, its answer not read yet with SASL-IR. */
+static FerryImapCommand *
+send_authenticate (FerryImapClient *self,
+                   const char *mechanism,
+                   const char *response_data,
+                   gsize response_length,
+                   const char *cancel_reply,
+                   GCancellable *cancellable,
+                   GError **error)
 {
   g_autofree char *what = g_strdup_printf ("AUTHENTICATE %s for %s", mechanism, self->user);
   g_autoptr (FerryImapCommand) command = NULL;
@@ -1136,8 +1151,47 @@ authenticate (FerryImapClient *self,
         self->continuation_for = command;
     }
   explicit_bzero (encoded, strlen (encoded));
-  return ok && ferry_imap_client_wait (self, command, cancellable, error)
+  return ok ? g_steal_pointer (&command) : NULL;
+}
+
+static gboolean
+authenticate (FerryImapClient *self,
+              const char *mechanism,
+              const char *response_data,
+              gsize response_length,
+              const char *cancel_reply,
+              GCancellable *cancellable,
+              GError **error)
+{
+  g_autoptr (FerryImapCommand) command = send_authenticate (
+      self, mechanism, response_data, response_length, cancel_reply, cancellable, error);
+
+  return command != NULL && ferry_imap_client_wait (self, command, cancellable, error)
          && check_login (self, command, cancellable, error);
+}
+
+/* RFC 4616: authorization identity (empty), NUL, user, NUL, password. */
+static char *
+plain_response (FerryImapClient *self, const char *password, gsize *length)
+{
+  gsize user_length = strlen (self->user);
+  gsize password_length = strlen (password);
+  char *plain;
+
+  *length = 2 + user_length + password_length;
+  plain = g_malloc (*length);
+  plain[0] = '\0';
+  memcpy (plain + 1, self->user, user_length);
+  plain[1 + user_length] = '\0';
+  memcpy (plain + 2 + user_length, password, password_length);
+  return plain;
+}
+
+static void
+wipe_and_free_sized (char *secret, gsize length)
+{
+  explicit_bzero (secret, length);
+  g_free (secret);
 }
 
 static gboolean
@@ -1207,30 +1261,70 @@ check_can_log_in (FerryImapClient *self, GError **error)
   return TRUE;
 }
 
+static void
+expect_capabilities (FerryImapClient *self, const char *const *expected)
+{
+  self->expected_capabilities = g_strdupv ((char **) expected);
+  g_ptr_array_set_size (self->capabilities, 0);
+  for (guint i = 0; expected[i] != NULL; i++)
+    g_ptr_array_add (self->capabilities, g_ascii_strup (expected[i], -1));
+  g_ptr_array_add (self->capabilities, NULL);
+}
+
+static gboolean
+has_capabilities_expected (FerryImapClient *self, const char *const *expected)
+{
+  if (g_strv_length ((char **) expected) + 1 != self->capabilities->len)
+    return FALSE;
+  for (guint i = 0; expected[i] != NULL; i++)
+    if (!ferry_imap_client_has_capability (self, expected[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+wait_for_all (FerryImapClient *self, GCancellable *cancellable, GError **error)
+{
+  while (!g_queue_is_empty (&self->in_flight))
+    if (!read_one (self, cancellable, error))
+      return FALSE;
+  return TRUE;
+}
+
 /**
- * ferry_imap_client_login:
+ * ferry_imap_client_login_begin:
  * @password: the password; never logged, and the copies made of it are
  *   wiped after use
+ * @expected_capabilities: (nullable): the capabilities the server had
+ *   once logged in, the last time
  * @error: FERRY_ERROR_NO_PERM with the server's text when it refuses;
  *   FERRY_ERROR_CONFIG when it offers no way to log in (LOGINDISABLED
  *   without AUTH=PLAIN, as on a connection without TLS)
  *
- * Logs in with AUTHENTICATE PLAIN when the server offers it, else LOGIN;
- * then learns the capabilities again. Does nothing after a PREAUTH
- * greeting.
+ * Logs in with AUTHENTICATE PLAIN when the server offers it, else LOGIN.
+ * Does nothing after a PREAUTH greeting.
+ *
+ * With @expected_capabilities and a server that takes the response in
+ * the command (SASL-IR, RFC 4959), it returns without waiting for the
+ * answer: the command is then complete in one line and the tagged answer
+ * is its only one, so commands may follow in the same round trip (RFC
+ * 3501 5.5). Until ferry_imap_client_login_finish() they are built for
+ * @expected_capabilities. Without, the login is over when this returns.
  */
 gboolean
-ferry_imap_client_login (FerryImapClient *self,
-                         const char *password,
-                         GCancellable *cancellable,
-                         GError **error)
+ferry_imap_client_login_begin (FerryImapClient *self,
+                               const char *password,
+                               const char *const *expected_capabilities,
+                               GCancellable *cancellable,
+                               GError **error)
 {
-  gsize user_length, password_length, length;
+  gsize length;
   char *plain;
   gboolean ok;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (password != NULL, FALSE);
+  g_return_val_if_fail (self->logging_in == NULL, FALSE);
 
   if (self->authenticated)
     return TRUE;
@@ -1247,19 +1341,78 @@ ferry_imap_client_login (FerryImapClient *self,
       return FALSE;
     }
 
-  /* RFC 4616: authorization identity (empty), NUL, user, NUL, password. */
-  user_length = strlen (self->user);
-  password_length = strlen (password);
-  length = 2 + user_length + password_length;
-  plain = g_malloc (length);
-  plain[0] = '\0';
-  memcpy (plain + 1, self->user, user_length);
-  plain[1 + user_length] = '\0';
-  memcpy (plain + 2 + user_length, password, password_length);
-  ok = authenticate (self, "PLAIN", plain, length, "*", cancellable, error);
-  explicit_bzero (plain, length);
-  g_free (plain);
+  plain = plain_response (self, password, &length);
+  if (expected_capabilities != NULL && ferry_imap_client_has_capability (self, "SASL-IR"))
+    {
+      self->logging_in = send_authenticate (self, "PLAIN", plain, length, "*", cancellable, error);
+      ok = self->logging_in != NULL;
+      if (ok)
+        expect_capabilities (self, expected_capabilities);
+    }
+  else
+    ok = authenticate (self, "PLAIN", plain, length, "*", cancellable, error);
+  wipe_and_free_sized (plain, length);
   return ok;
+}
+
+/**
+ * ferry_imap_client_login_finish:
+ * @as_expected: (out): whether the server, logged in, had the
+ *   capabilities ferry_imap_client_login_begin() was given; when not,
+ *   every command sent since has had its answer, and those built for
+ *   capabilities the server does not have are to be sent again
+ * @error: as for ferry_imap_client_login_begin(); a refusal ends the
+ *   session, as the commands sent after the login were refused with it
+ *
+ * Reads the answer to a login begun with ferry_imap_client_login_begin(),
+ * if it was not read already.
+ */
+gboolean
+ferry_imap_client_login_finish (FerryImapClient *self,
+                                gboolean *as_expected,
+                                GCancellable *cancellable,
+                                GError **error)
+{
+  g_autoptr (FerryImapCommand) command = NULL;
+  g_auto (GStrv) expected = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (as_expected != NULL, FALSE);
+
+  *as_expected = TRUE;
+  command = g_steal_pointer (&self->logging_in);
+  expected = g_steal_pointer (&self->expected_capabilities);
+  if (command == NULL)
+    return ferry_imap_client_check_usable (self, error);
+  if (!ferry_imap_client_wait (self, command, cancellable, error))
+    return FALSE;
+  if (!check_login (self, command, cancellable, &local_error))
+    return client_break (self, local_error, error);
+  if (has_capabilities_expected (self, (const char *const *) expected))
+    return TRUE;
+  g_debug ("IMAP %s: the capabilities after login are not those of the last session", self->host);
+  *as_expected = FALSE;
+  return wait_for_all (self, cancellable, error);
+}
+
+/**
+ * ferry_imap_client_login:
+ * @password: the password; never logged, and the copies made of it are
+ *   wiped after use
+ * @error: as for ferry_imap_client_login_begin()
+ *
+ * Logs in as ferry_imap_client_login_begin() does without expected
+ * capabilities: the login is over when this returns, and the
+ * capabilities are learnt again.
+ */
+gboolean
+ferry_imap_client_login (FerryImapClient *self,
+                         const char *password,
+                         GCancellable *cancellable,
+                         GError **error)
+{
+  return ferry_imap_client_login_begin (self, password, NULL, cancellable, error);
 }
 
 /**
@@ -1402,7 +1555,7 @@ ferry_imap_client_enable (FerryImapClient *self,
   if (g_str_equal (line->str, "ENABLE"))
     return TRUE;
   command = ferry_imap_command_new (self, "ENABLE", on_enabled, NULL, NULL);
-  if (!send_command (self, command, line->str, cancellable, error))
+  if (!ferry_imap_client_send (self, command, line->str, cancellable, error))
     {
       ferry_imap_command_free (command);
       return FALSE;
@@ -1432,7 +1585,7 @@ ferry_imap_client_logout (FerryImapClient *self, GCancellable *cancellable, GErr
   self->logging_out = TRUE;
   command = ferry_imap_command_new (self, "LOGOUT", NULL, NULL, NULL);
   ok = ferry_imap_client_check_usable (self, error)
-       && send_command (self, command, "LOGOUT", cancellable, error);
+       && ferry_imap_client_send (self, command, "LOGOUT", cancellable, error);
   if (self->broken == NULL)
     self->broken = g_error_new (FERRY_ERROR, FERRY_ERROR_TEMP_FAIL, "logged out");
   g_queue_clear (&self->in_flight);

@@ -86,6 +86,9 @@ typedef enum
   FERRY_IMAP_LIST_STATUS = 1 << 0, /* also STATUS of each, where LIST-STATUS allows */
 } FerryImapListOptions;
 
+/* A LIST sent, its answer not read yet. */
+typedef struct _FerryImapListing FerryImapListing;
+
 /* What SELECT or EXAMINE reported. */
 typedef struct
 {
@@ -184,6 +187,15 @@ gboolean ferry_imap_client_login (FerryImapClient *self,
                                   const char *password,
                                   GCancellable *cancellable,
                                   GError **error);
+gboolean ferry_imap_client_login_begin (FerryImapClient *self,
+                                        const char *password,
+                                        const char *const *expected_capabilities,
+                                        GCancellable *cancellable,
+                                        GError **error);
+gboolean ferry_imap_client_login_finish (FerryImapClient *self,
+                                         gboolean *as_expected,
+                                         GCancellable *cancellable,
+                                         GError **error);
 gboolean ferry_imap_client_login_xoauth2 (FerryImapClient *self,
                                           const char *token,
                                           GCancellable *cancellable,
@@ -198,6 +210,15 @@ gboolean ferry_imap_client_enable (FerryImapClient *self,
 gboolean
 ferry_imap_client_logout (FerryImapClient *self, GCancellable *cancellable, GError **error);
 
+FerryImapListing *ferry_imap_client_list_begin (FerryImapClient *self,
+                                                FerryImapListOptions options,
+                                                GCancellable *cancellable,
+                                                GError **error);
+GPtrArray *ferry_imap_client_list_finish (FerryImapClient *self,
+                                          FerryImapListing *listing,
+                                          GCancellable *cancellable,
+                                          GError **error);
+void ferry_imap_listing_free (FerryImapListing *listing);
 GPtrArray *ferry_imap_client_list (FerryImapClient *self,
                                    FerryImapListOptions options,
                                    GCancellable *cancellable,
@@ -309,6 +330,7 @@ void ferry_imap_copy_result_free (FerryImapCopyResult *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapClient, ferry_imap_client_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapMailbox, ferry_imap_mailbox_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapListing, ferry_imap_listing_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapMessageInfo, ferry_imap_message_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapCopyResult, ferry_imap_copy_result_free)
 

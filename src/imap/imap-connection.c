@@ -17,6 +17,8 @@
 #include "build-config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "core/errors.h"
@@ -107,6 +109,21 @@ fail_io (FerryImapConnection *self, GError *io_error, GError **error)
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_TEMP_FAIL, "Connection to %s lost: %s", self->host,
                  io_error->message);
   return FALSE;
+}
+
+/* Pipelined commands go out one write each. Nagle's algorithm (RFC 896)
+ * would hold every one after the first until the server acknowledged
+ * that, which on a slow link is a round trip the pipeline was to save. */
+static void
+send_without_delay (FerryImapConnection *self)
+{
+  GSocket *socket = g_socket_connection_get_socket (self->socket_connection);
+  g_autoptr (GError) local_error = NULL;
+
+  if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX
+      && !g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, &local_error))
+    g_debug ("IMAP %s: commands may wait to be sent together: %s", self->host,
+             local_error->message);
 }
 
 static void
@@ -424,6 +441,7 @@ ferry_imap_connection_open (const FerryImapSettings *settings,
       fail_connect (self, local_error, error);
       return NULL;
     }
+  send_without_delay (self);
   self->stream = G_IO_STREAM (g_object_ref (self->socket_connection));
   use_stream (self);
 

@@ -65,12 +65,14 @@ get_u32 (const FerryImapValue *value, guint32 *out)
 
 /* LIST ------------------------------------------------------------------------- */
 
-typedef struct
+struct _FerryImapListing
 {
+  FerryImapClient *client;   /* borrowed: the listing lives no longer */
+  FerryImapCommand *command; /* owned */
   GPtrArray *mailboxes;
   GError *error;
   gboolean with_status;
-} ListRequest;
+};
 
 static FerryImapMailboxAttributes
 parse_attributes (const FerryImapValue *list)
@@ -140,7 +142,7 @@ parse_status (FerryImapStatusInfo *info, const FerryImapValue *items)
 /* LIST-STATUS sends each mailbox's STATUS after its LIST (RFC 5819 2);
  * one for a mailbox not listed is ignored. */
 static void
-note_list_status (ListRequest *request, const FerryImapValue *data)
+note_list_status (FerryImapListing *request, const FerryImapValue *data)
 {
   const char *name = ferry_imap_value_get_string (ferry_imap_value_get_item (data, 0));
   const FerryImapValue *items = ferry_imap_value_get_item (data, 1);
@@ -162,7 +164,7 @@ note_list_status (ListRequest *request, const FerryImapValue *data)
 static gboolean
 on_list (FerryImapClient *self, const FerryImapResponse *response, gpointer user_data)
 {
-  ListRequest *request = user_data;
+  FerryImapListing *request = user_data;
   FerryImapMailbox *mailbox;
 
   if (response->kind == FERRY_IMAP_RESPONSE_UNTAGGED && request->with_status
@@ -205,13 +207,97 @@ list_line (FerryImapClient *self, gboolean with_status)
 }
 
 /**
+ * ferry_imap_client_list_begin:
+ * @options: whether to ask for each mailbox's STATUS too
+ *
+ * Sends LIST "" "*", with whether the mailboxes have children and their
+ * special use (RFC 6154) when the server offers LIST-EXTENDED, and with
+ * FERRY_IMAP_LIST_STATUS their STATUS in the same round trip when it
+ * offers LIST-STATUS (RFC 5819). Other commands may be sent before the
+ * answer is read with ferry_imap_client_list_finish().
+ *
+ * Returns: (transfer full) (nullable): the listing under way
+ */
+FerryImapListing *
+ferry_imap_client_list_begin (FerryImapClient *self,
+                              FerryImapListOptions options,
+                              GCancellable *cancellable,
+                              GError **error)
+{
+  g_autoptr (FerryImapListing) listing = NULL;
+  g_autofree char *line = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (!ferry_imap_client_check_usable (self, error))
+    return NULL;
+  listing = g_new0 (FerryImapListing, 1);
+  listing->client = self;
+  listing->mailboxes = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_mailbox_free);
+  listing->with_status = (options & FERRY_IMAP_LIST_STATUS)
+                         && ferry_imap_client_has_capability (self, "LIST-STATUS");
+  listing->command = ferry_imap_command_new (self, "LIST", on_list, NULL, listing);
+  line = list_line (self, listing->with_status);
+  if (!ferry_imap_client_send (self, listing->command, line, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&listing);
+}
+
+/**
+ * ferry_imap_client_list_finish:
+ * @listing: (transfer full): what ferry_imap_client_list_begin() gave
+ *
+ * Returns: (transfer full) (element-type FerryImapMailbox) (nullable): the
+ *   mailboxes in the order the server listed them
+ */
+GPtrArray *
+ferry_imap_client_list_finish (FerryImapClient *self,
+                               FerryImapListing *listing,
+                               GCancellable *cancellable,
+                               GError **error)
+{
+  g_autoptr (FerryImapListing) owned = listing;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (listing != NULL && listing->client == self, NULL);
+
+  if (!ferry_imap_client_wait (self, listing->command, cancellable, error)
+      || !ferry_imap_client_check (self, listing->command, error))
+    return NULL;
+  if (listing->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&listing->error));
+      return NULL;
+    }
+  return g_steal_pointer (&listing->mailboxes);
+}
+
+/**
+ * ferry_imap_listing_free:
+ *
+ * Frees a listing; one not answered yet is left to the client, which
+ * drops its answer.
+ */
+void
+ferry_imap_listing_free (FerryImapListing *listing)
+{
+  if (listing == NULL)
+    return;
+  if (listing->command->response == NULL && ferry_imap_client_is_usable (listing->client))
+    ferry_imap_client_abandon (listing->client, listing->command);
+  else
+    ferry_imap_command_free (listing->command);
+  g_clear_pointer (&listing->mailboxes, g_ptr_array_unref);
+  g_clear_error (&listing->error);
+  g_free (listing);
+}
+
+/**
  * ferry_imap_client_list:
  * @options: whether to ask for each mailbox's STATUS too
  *
- * Lists every mailbox (LIST "" "*"), with whether they have children
- * and their special use (RFC 6154) when the server offers LIST-EXTENDED,
- * and with FERRY_IMAP_LIST_STATUS their STATUS in the same round trip
- * when it offers LIST-STATUS (RFC 5819).
+ * Lists every mailbox as ferry_imap_client_list_begin() says, and waits
+ * for the answer.
  *
  * Returns: (transfer full) (element-type FerryImapMailbox) (nullable): the
  *   mailboxes in the order the server listed them
@@ -222,27 +308,12 @@ ferry_imap_client_list (FerryImapClient *self,
                         GCancellable *cancellable,
                         GError **error)
 {
-  g_autoptr (GPtrArray) mailboxes
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_mailbox_free);
-  gboolean with_status = (options & FERRY_IMAP_LIST_STATUS)
-                         && ferry_imap_client_has_capability (self, "LIST-STATUS");
-  ListRequest request = { mailboxes, NULL, with_status };
-  g_autofree char *line = NULL;
+  FerryImapListing *listing;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  line = list_line (self, with_status);
-  if (!ferry_imap_client_run (self, "LIST", line, on_list, &request, cancellable, error))
-    {
-      g_clear_error (&request.error);
-      return NULL;
-    }
-  if (request.error != NULL)
-    {
-      g_propagate_error (error, request.error);
-      return NULL;
-    }
-  return g_steal_pointer (&mailboxes);
+  listing = ferry_imap_client_list_begin (self, options, cancellable, error);
+  return listing != NULL ? ferry_imap_client_list_finish (self, listing, cancellable, error) : NULL;
 }
 
 /* SELECT and EXAMINE ------------------------------------------------------------ */

@@ -91,6 +91,7 @@ typedef struct
   const char *db_path;
   GCancellable *cancellable;
   FerryStore *near; /* the engine's own, which each worker's joins */
+  const char *known_capabilities;
 } WorkerSource;
 
 static gboolean
@@ -104,9 +105,12 @@ make_worker (
   if (*near != NULL)
     ferry_store_maildir_join (*near, source->near);
   *state = *near != NULL ? ferry_sync_state_open (source->db_path, error) : NULL;
-  *far = *state != NULL ? ferry_store_imap_new (account, source->config->timeout_seconds,
-                                                source->cancellable, error)
-                        : NULL;
+  *far = *state != NULL
+             ? ferry_store_imap_new (account,
+                                     &(FerryStoreImapOptions){ source->config->timeout_seconds,
+                                                               source->known_capabilities, FALSE },
+                                     source->cancellable, error)
+             : NULL;
   if (*far != NULL)
     return TRUE;
   g_clear_pointer (near, ferry_store_unref);
@@ -140,6 +144,39 @@ run_engine (FerryStore *far,
   return ferry_sync_engine_run (engine, request->only, stats, error);
 }
 
+#define CAPABILITIES_NOTE "imap-capabilities"
+
+/* The server's capabilities are kept from one sync to the next, so that
+ * the next login need not wait for them before it asks for more. */
+static FerryStore *
+open_far_store (FerryConfig *config,
+                const FerryAccount *account,
+                FerrySyncState *state,
+                char **known_capabilities,
+                GCancellable *cancellable,
+                GError **error)
+{
+  g_autoptr (FerryStore) far = NULL;
+  const char *capabilities;
+
+  if (!ferry_sync_state_get_note (state, CAPABILITIES_NOTE, known_capabilities, error))
+    return NULL;
+  far = ferry_store_imap_new (
+      account, &(FerryStoreImapOptions){ config->timeout_seconds, *known_capabilities, TRUE },
+      cancellable, error);
+  if (far == NULL)
+    return NULL;
+  capabilities = ferry_store_imap_get_capabilities (far);
+  if (g_strcmp0 (capabilities, *known_capabilities) != 0)
+    {
+      if (!ferry_sync_state_set_note (state, CAPABILITIES_NOTE, capabilities, error))
+        return NULL;
+      g_free (*known_capabilities);
+      *known_capabilities = g_strdup (capabilities);
+    }
+  return g_steal_pointer (&far);
+}
+
 /**
  * ferry_sync_account:
  * @config: the configuration
@@ -166,6 +203,7 @@ ferry_sync_account (FerryConfig *config,
   g_autoptr (FerryStore) far = NULL;
   g_autoptr (FerryStore) near = NULL;
   g_autoptr (FerrySyncState) state = NULL;
+  g_autofree char *known_capabilities = NULL;
   gboolean ok;
   int lock;
 
@@ -188,10 +226,12 @@ ferry_sync_account (FerryConfig *config,
   if (near != NULL)
     state = ferry_sync_state_open (db_path, error);
   if (state != NULL)
-    far = ferry_store_imap_new (account, config->timeout_seconds, cancellable, error);
+    far = open_far_store (config, account, state, &known_capabilities, cancellable, error);
   ok = far != NULL
-       && run_engine (far, near, state, map, account, request,
-                      &(WorkerSource){ config, account, db_path, cancellable, near }, stats, error);
+       && run_engine (
+           far, near, state, map, account, request,
+           &(WorkerSource){ config, account, db_path, cancellable, near, known_capabilities },
+           stats, error);
   close (lock);
   return ok;
 }

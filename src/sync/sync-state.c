@@ -294,6 +294,64 @@ ferry_sync_state_get_path (FerrySyncState *self)
   return self->path;
 }
 
+/**
+ * ferry_sync_state_get_note:
+ * @self: a #FerrySyncState
+ * @key: what the note is about, such as "imap-capabilities"
+ * @value: (out) (transfer full) (nullable): the note, or %NULL when none
+ *   was kept
+ * @error: return location for a #GError
+ *
+ * Reads back a note kept with ferry_sync_state_set_note(): something
+ * learned in one sync that saves the next one work.
+ */
+gboolean
+ferry_sync_state_get_note (FerrySyncState *self, const char *key, char **value, GError **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (key != NULL && value != NULL, FALSE);
+
+  *value = NULL;
+  stmt = statement (self, "SELECT value FROM meta WHERE key = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *value = column_text_or_null (stmt, 0);
+  sqlite3_reset (stmt);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE || fail (self, rc, "read a note", error);
+}
+
+/**
+ * ferry_sync_state_set_note:
+ * @self: a #FerrySyncState
+ * @key: what the note is about; not "version", which is the schema's
+ * @value: the note
+ * @error: return location for a #GError
+ *
+ * Keeps @value under @key, in place of what was kept before.
+ */
+gboolean
+ferry_sync_state_set_note (FerrySyncState *self, const char *key, const char *value, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (key != NULL && !g_str_equal (key, "version"), FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+
+  stmt = statement (self, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT);
+  return step_done (self, stmt, "keep a note", error);
+}
+
 /* Outside a transaction only: SQLite reads the setting at each commit. */
 static gboolean
 set_synced_commits (FerrySyncState *self, gboolean synced, GError **error)

@@ -75,6 +75,12 @@ FerrySyncState *ferry_sync_state_open (const char *path, GError **error);
 FerrySyncState *ferry_sync_state_ref (FerrySyncState *self);
 void ferry_sync_state_unref (FerrySyncState *self);
 const char *ferry_sync_state_get_path (FerrySyncState *self);
+gboolean
+ferry_sync_state_get_note (FerrySyncState *self, const char *key, char **value, GError **error);
+gboolean ferry_sync_state_set_note (FerrySyncState *self,
+                                    const char *key,
+                                    const char *value,
+                                    GError **error);
 
 gboolean ferry_sync_state_begin (FerrySyncState *self, GError **error);
 gboolean ferry_sync_state_begin_record (FerrySyncState *self, GError **error);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/errors.h"
@@ -30,7 +31,9 @@ typedef struct
    * while the store has changed nothing since. */
   GHashTable *listed_stamps;
   guint listed_at_change;
-  gboolean compress_at_select; /* COMPRESS before the first SELECT */
+  gboolean compress_at_select;     /* COMPRESS before the first SELECT */
+  FerryImapListing *login_listing; /* the LIST sent with the login */
+  char *capabilities;              /* before login, a newline, after */
 } FerryImapStore;
 
 static FerryImapStore *
@@ -83,12 +86,14 @@ imap_store_finalize (FerryStore *store)
 {
   FerryImapStore *self = imap_store (store);
 
+  g_clear_pointer (&self->login_listing, ferry_imap_listing_free);
   if (ferry_imap_client_is_usable (self->client))
     ferry_imap_client_logout (self->client, self->cancellable, NULL);
   ferry_imap_client_unref (self->client);
   g_clear_object (&self->cancellable);
   g_free (self->selected);
   g_hash_table_unref (self->listed_stamps);
+  g_free (self->capabilities);
   g_free (self);
 }
 
@@ -114,7 +119,10 @@ imap_store_list_folders (FerryStore *store, GError **error)
   /* The stamps of every folder in the same round trip, rather than a
    * STATUS each when the engine peeks at them. */
   mailboxes
-      = ferry_imap_client_list (self->client, FERRY_IMAP_LIST_STATUS, self->cancellable, error);
+      = self->login_listing != NULL ? ferry_imap_client_list_finish (
+            self->client, g_steal_pointer (&self->login_listing), self->cancellable, error)
+                                    : ferry_imap_client_list (self->client, FERRY_IMAP_LIST_STATUS,
+                                                              self->cancellable, error);
   if (mailboxes == NULL)
     return NULL;
   g_hash_table_remove_all (self->listed_stamps);
@@ -732,30 +740,52 @@ look_up_secret (gpointer data)
 }
 
 static gboolean
-log_in (FerryImapClient *client,
-        const FerryAccount *account,
-        const FerrySecret *secret,
-        GCancellable *cancellable,
-        GError **error)
+explain_login_failure (const FerryAccount *account, GError *failure, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-  gboolean oauth2 = account->oauth2_token_command != NULL;
+  if (g_error_matches (failure, FERRY_ERROR, FERRY_ERROR_NO_PERM))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                   account->oauth2_token_command != NULL ? _ ("%s; check oauth2-token-command")
+                   : account->password_command != NULL
+                       ? _ ("%s; check what password-command prints")
+                       : _ ("%s; check the password with `ferry password set %s imap`"),
+                   failure->message, account->name);
+      g_error_free (failure);
+    }
+  else
+    g_propagate_error (error, failure);
+  return FALSE;
+}
+
+static gboolean
+log_in_begin (FerryImapClient *client,
+              const FerryAccount *account,
+              const FerrySecret *secret,
+              const char *const *expected_capabilities,
+              GCancellable *cancellable,
+              GError **error)
+{
+  GError *local_error = NULL;
   gboolean ok;
 
-  ok = oauth2 ? ferry_imap_client_login_xoauth2 (client, secret, cancellable, &local_error)
-              : ferry_imap_client_login (client, secret, cancellable, &local_error);
-  if (ok)
-    return TRUE;
-  if (g_error_matches (local_error, FERRY_ERROR, FERRY_ERROR_NO_PERM))
-    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
-                 oauth2                              ? _ ("%s; check oauth2-token-command")
-                 : account->password_command != NULL ? _ ("%s; check what password-command prints")
-                                                     : _ ("%s; check the password with `ferry "
-                                                          "password set %s imap`"),
-                 local_error->message, account->name);
-  else
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+  ok = account->oauth2_token_command != NULL
+           ? ferry_imap_client_login_xoauth2 (client, secret, cancellable, &local_error)
+           : ferry_imap_client_login_begin (client, secret, expected_capabilities, cancellable,
+                                            &local_error);
+  return ok || explain_login_failure (account, local_error, error);
+}
+
+static gboolean
+log_in_finish (FerryImapClient *client,
+               const FerryAccount *account,
+               gboolean *as_expected,
+               GCancellable *cancellable,
+               GError **error)
+{
+  GError *local_error = NULL;
+
+  return ferry_imap_client_login_finish (client, as_expected, cancellable, &local_error)
+         || explain_login_failure (account, local_error, error);
 }
 
 /* Worth it where bytes are dear: on a train, not to a server on this
@@ -783,10 +813,71 @@ enable_qresync (FerryImapClient *client, GCancellable *cancellable, GError **err
   return ferry_imap_client_enable (client, qresync, cancellable, error);
 }
 
+static char *
+capabilities_text (FerryImapClient *client)
+{
+  return g_strjoinv (" ", (char **) ferry_imap_client_get_capabilities (client));
+}
+
+/* The capabilities to expect after login: those of the last session,
+ * when the server announces the same as then before it. */
+static GStrv
+expected_capabilities (const char *known, const char *before_login)
+{
+  const char *newline = known != NULL ? strchr (known, '\n') : NULL;
+
+  if (newline == NULL || strncmp (known, before_login, newline - known) != 0
+      || before_login[newline - known] != '\0')
+    return NULL;
+  return g_strsplit (newline + 1, " ", -1);
+}
+
+/* Logs in, and sends what is to follow (ENABLE, and LIST where asked)
+ * in the same round trip when the server's capabilities after login are
+ * known from the last session. */
+static gboolean
+start_session (FerryImapStore *self,
+               const FerryAccount *account,
+               const FerrySecret *secret,
+               const FerryStoreImapOptions *options,
+               GError **error)
+{
+  FerryImapClient *client = self->client;
+  g_autofree char *before_login = capabilities_text (client);
+  g_auto (GStrv) expected = expected_capabilities (options->known_capabilities, before_login);
+  g_autofree char *after_login = NULL;
+  gboolean as_expected;
+
+  if (!log_in_begin (client, account, secret, (const char *const *) expected, self->cancellable,
+                     error)
+      || !enable_qresync (client, self->cancellable, error))
+    return FALSE;
+  if (options->list_at_login)
+    {
+      self->login_listing
+          = ferry_imap_client_list_begin (client, FERRY_IMAP_LIST_STATUS, self->cancellable, error);
+      if (self->login_listing == NULL)
+        return FALSE;
+    }
+  if (!log_in_finish (client, account, &as_expected, self->cancellable, error))
+    return FALSE;
+  if (!as_expected)
+    {
+      /* Built for other capabilities: sent again, for these. */
+      g_clear_pointer (&self->login_listing, ferry_imap_listing_free);
+      if (!ferry_imap_client_is_enabled (client, "QRESYNC")
+          && !enable_qresync (client, self->cancellable, error))
+        return FALSE;
+    }
+  after_login = capabilities_text (client);
+  self->capabilities = g_strconcat (before_login, "\n", after_login, NULL);
+  return TRUE;
+}
+
 /**
  * ferry_store_imap_new:
  * @account: the account whose `imap-*` keys say where and how
- * @timeout_seconds: how long the server may stay silent
+ * @options: how long to wait, and what is known of the server
  * @cancellable: (nullable): cancels this and every later call
  * @error: return location for a #GError
  *
@@ -796,7 +887,7 @@ enable_qresync (FerryImapClient *client, GCancellable *cancellable, GError **err
  */
 FerryStore *
 ferry_store_imap_new (const FerryAccount *account,
-                      guint timeout_seconds,
+                      const FerryStoreImapOptions *options,
                       GCancellable *cancellable,
                       GError **error)
 {
@@ -807,15 +898,17 @@ ferry_store_imap_new (const FerryAccount *account,
     .ca_file = account->imap_ca_file,
     .tls_fingerprint = account->imap_tls_fingerprint,
     .user = account->imap_user,
-    .timeout_seconds = timeout_seconds,
+    .timeout_seconds = options->timeout_seconds,
   };
   g_autoptr (FerryImapClient) client = NULL;
   g_autoptr (FerrySecret) secret = NULL;
+  g_autoptr (FerryStore) store = NULL;
   SecretLookup lookup = { account, cancellable, NULL, NULL };
   GThread *looking_up;
   FerryImapStore *self;
 
   g_return_val_if_fail (account != NULL && account->imap_host != NULL, NULL);
+  g_return_val_if_fail (options != NULL, NULL);
 
   looking_up = g_thread_new ("ferry-secret", look_up_secret, &lookup);
   client = ferry_imap_client_connect (&settings, cancellable, error);
@@ -824,15 +917,31 @@ ferry_store_imap_new (const FerryAccount *account,
   if (client != NULL && secret == NULL)
     g_propagate_error (error, g_steal_pointer (&lookup.error));
   g_clear_error (&lookup.error);
-  if (client == NULL || secret == NULL || !log_in (client, account, secret, cancellable, error)
-      || !enable_qresync (client, cancellable, error))
+  if (client == NULL || secret == NULL)
     return NULL;
 
   self = g_new0 (FerryImapStore, 1);
   ferry_store_init (&self->parent, &imap_store_class, account->imap_host);
+  store = &self->parent;
   self->client = g_steal_pointer (&client);
   self->listed_stamps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->compress_at_select = wants_compression (self->client, account);
   self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  return &self->parent;
+  if (!start_session (self, account, secret, options, error))
+    return NULL;
+  self->compress_at_select = wants_compression (self->client, account);
+  return g_steal_pointer (&store);
+}
+
+/**
+ * ferry_store_imap_get_capabilities:
+ *
+ * Returns: what the server announced before and after login, for
+ *   FerryStoreImapOptions.known_capabilities the next time
+ */
+const char *
+ferry_store_imap_get_capabilities (FerryStore *store)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+
+  return imap_store (store)->capabilities;
 }
