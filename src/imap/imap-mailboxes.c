@@ -261,15 +261,15 @@ ferry_imap_client_list_finish (FerryImapClient *self,
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (listing != NULL && listing->client == self, NULL);
 
-  if (!ferry_imap_client_wait (self, listing->command, cancellable, error)
-      || !ferry_imap_client_check (self, listing->command, error))
+  if (!ferry_imap_client_wait (self, owned->command, cancellable, error)
+      || !ferry_imap_client_check (self, owned->command, error))
     return NULL;
-  if (listing->error != NULL)
+  if (owned->error != NULL)
     {
-      g_propagate_error (error, g_steal_pointer (&listing->error));
+      g_propagate_error (error, g_steal_pointer (&owned->error));
       return NULL;
     }
-  return g_steal_pointer (&listing->mailboxes);
+  return g_steal_pointer (&owned->mailboxes);
 }
 
 /**
