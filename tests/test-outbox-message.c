@@ -133,8 +133,10 @@ test_add_recipients (void)
   g_assert_no_error (error);
   g_assert_cmpuint (rcpts->len, ==, 2);
 
+  /* The address is echoed on one line: what mutt shows is one line. */
   g_assert_false (ferry_outbox_message_add_recipients ("x@y\nz", rcpts, &error));
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_DATA);
+  g_assert_cmpstr (error->message, ==, "“x@y z” is not a mail address");
   g_clear_error (&error);
   g_assert_false (ferry_outbox_message_add_recipients ("localuser", rcpts, &error));
   g_assert_error (error, FERRY_ERROR, FERRY_ERROR_DATA);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/printable-text.h"
 #include "outbox/outbox-message.h"
 
 static void
@@ -250,19 +251,6 @@ ferry_outbox_headers_free (FerryOutboxHeaders *headers)
   g_free (headers);
 }
 
-/* User input echoed in an error message stays on one line: control
- * characters become "?". */
-static char *
-printable (const char *text)
-{
-  char *copy = g_strdup (text);
-
-  for (char *c = copy; *c != '\0'; c++)
-    if ((guchar) *c < 32 || *c == 127)
-      *c = '?';
-  return copy;
-}
-
 /**
  * ferry_outbox_message_parse_address:
  * @text: an address as given on a command line: `me@example.org` or
@@ -294,14 +282,14 @@ ferry_outbox_message_parse_address (const char *text, GError **error)
 
   if (mailboxes->len != 1)
     {
-      g_autofree char *shown = printable (stripped);
+      g_autofree char *shown = ferry_printable_text (stripped, -1);
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "“%s” is not one mail address", shown);
       return NULL;
     }
 
   if (!is_envelope_address (g_ptr_array_index (mailboxes, 0)))
     {
-      g_autofree char *shown = printable (stripped);
+      g_autofree char *shown = ferry_printable_text (stripped, -1);
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
                    "“%s” is not a full mail address such as user@example.org", shown);
       return NULL;
@@ -338,7 +326,7 @@ ferry_outbox_message_add_recipients (const char *text, GPtrArray *recipients, GE
     }
   if (mailboxes->len == 0)
     {
-      g_autofree char *shown = printable (text);
+      g_autofree char *shown = ferry_printable_text (text, -1);
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "“%s” is not a mail address", shown);
       return FALSE;
     }
@@ -350,7 +338,7 @@ ferry_outbox_message_add_recipients (const char *text, GPtrArray *recipients, GE
 
       if (strchr (address, '@') == NULL || !is_safe_for_smtp (address))
         {
-          g_autofree char *shown = printable (address);
+          g_autofree char *shown = ferry_printable_text (address, -1);
           g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA,
                        "“%s” is not a full mail address such as user@example.org", shown);
           return FALSE;
