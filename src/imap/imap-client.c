@@ -1215,10 +1215,8 @@ astring_part (const char *text, char **quoted)
 static void
 wipe_and_free (char *text)
 {
-  if (text == NULL)
-    return;
-  explicit_bzero (text, strlen (text));
-  g_free (text);
+  if (text != NULL)
+    wipe_and_free_sized (text, strlen (text));
 }
 
 /* LOGIN (RFC 3501 6.2.3), for servers without AUTH=PLAIN. */
