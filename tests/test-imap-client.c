@@ -1514,9 +1514,24 @@ test_condstore_and_qresync (Fixture *f, gconstpointer data)
   logout (client);
 }
 
+/* Message 2 flagged, 6 new, 3 and 5 gone. */
+static void
+assert_changes (GPtrArray *changed, GArray *vanished)
+{
+  g_assert_cmpuint (changed->len, ==, 2);
+  g_assert_cmpuint (message_at (changed, 0)->uid, ==, 2);
+  g_assert_true (message_at (changed, 0)->flags & FERRY_MAIL_FLAG_FLAGGED);
+  g_assert_cmpuint (message_at (changed, 1)->uid, ==, 6);
+  g_assert_cmpuint (message_at (changed, 1)->size, >, 0);
+  g_assert_cmpuint (vanished->len, ==, 2);
+  g_assert_cmpuint (g_array_index (vanished, guint32, 0), ==, 3);
+  g_assert_cmpuint (g_array_index (vanished, guint32, 1), ==, 5);
+}
+
 /* Since a modseq: the flag change, the arrival, and which of the known
  * UIDs went away: from VANISHED (EARLIER) with QRESYNC enabled (@data
- * non-NULL), else from the UID SEARCH pipelined with the FETCH. */
+ * non-NULL), else from the UID SEARCH pipelined with the FETCH. Asked
+ * after the SELECT, and with it. */
 static void
 test_fetch_changes (Fixture *f, gconstpointer data)
 {
@@ -1532,6 +1547,7 @@ test_fetch_changes (Fixture *f, gconstpointer data)
   const guint32 gone[] = { 3, 5 };
   const FerryImapStoreRequest flag
       = { second, 1, FERRY_IMAP_STORE_ADD, FERRY_MAIL_FLAG_FLAGGED, NULL };
+  g_autoptr (FerryImapChanges) changes = NULL;
   FerryImapMailboxInfo info;
   guint64 since;
 
@@ -1556,14 +1572,19 @@ test_fetch_changes (Fixture *f, gconstpointer data)
   ferry_imap_client_fetch_changes (client, since, known, G_N_ELEMENTS (known), &changed, &vanished,
                                    NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (changed->len, ==, 2);
-  g_assert_cmpuint (message_at (changed, 0)->uid, ==, 2);
-  g_assert_true (message_at (changed, 0)->flags & FERRY_MAIL_FLAG_FLAGGED);
-  g_assert_cmpuint (message_at (changed, 1)->uid, ==, 6);
-  g_assert_cmpuint (message_at (changed, 1)->size, >, 0);
-  g_assert_cmpuint (vanished->len, ==, 2);
-  g_assert_cmpuint (g_array_index (vanished, guint32, 0), ==, 3);
-  g_assert_cmpuint (g_array_index (vanished, guint32, 1), ==, 5);
+  assert_changes (changed, vanished);
+  g_clear_pointer (&changed, g_ptr_array_unref);
+  g_clear_pointer (&vanished, g_array_unref);
+
+  /* The same question, sent behind the SELECT. */
+  ferry_imap_client_select_with_changes (client, "INBOX", since, &info, &changes, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (changes);
+  g_assert_cmpuint (info.exists, ==, 4);
+  ferry_imap_client_fetch_changes_finish (client, g_steal_pointer (&changes), known,
+                                          G_N_ELEMENTS (known), &changed, &vanished, NULL, &error);
+  g_assert_no_error (error);
+  assert_changes (changed, vanished);
   g_clear_pointer (&changed, g_ptr_array_unref);
   g_clear_pointer (&vanished, g_array_unref);
 
@@ -1575,6 +1596,75 @@ test_fetch_changes (Fixture *f, gconstpointer data)
   g_assert_cmpuint (changed->len, ==, 0);
   g_assert_cmpuint (vanished->len, ==, 0);
   logout (other);
+  logout (client);
+}
+
+/* Changes asked with a SELECT that is refused, or not wanted once the
+ * SELECT is answered, are answered all the same: the client reads and
+ * drops those answers, and the commands after them get their own. */
+static void
+test_changes_not_wanted (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (FerryImapChanges) changes = NULL;
+  g_autoptr (GPtrArray) changed = NULL;
+  g_autoptr (GPtrArray) infos = NULL;
+  g_autoptr (GArray) vanished = NULL;
+  g_autoptr (GError) error = NULL;
+  const guint32 third[] = { 3 };
+  const char *qresync[] = { "QRESYNC", NULL };
+  FerryImapMailboxInfo info;
+  guint64 since;
+
+  ferry_imap_client_enable (client, qresync, NULL, &error);
+  g_assert_no_error (error);
+  append_messages (f, client, "INBOX", 5);
+  create_mailbox (client, "Empty");
+
+  g_assert_false (
+      ferry_imap_client_select_with_changes (client, "Nowhere", 1, &info, &changes, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, "127.0.0.1 refused SELECT"));
+  g_assert_null (changes);
+  g_assert_true (ferry_imap_client_is_usable (client));
+  g_clear_error (&error);
+
+  /* All five messages changed since modseq 1; the answer is dropped,
+   * and a FETCH of one message gets that one only. */
+  ferry_imap_client_select_with_changes (client, "INBOX", 1, &info, &changes, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&changes, ferry_imap_changes_free);
+  infos = ferry_imap_client_fetch_info (client, third, 1, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (infos->len, ==, 1);
+  g_assert_cmpuint (message_at (infos, 0)->uid, ==, 3);
+
+  /* Nothing changed in Empty since it was made: the dropped answer about
+   * INBOX's messages is not taken for one about Empty's. */
+  select_mailbox (client, "Empty", &info);
+  since = info.highestmodseq;
+  ferry_imap_client_select_with_changes (client, "INBOX", 1, &info, &changes, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&changes, ferry_imap_changes_free);
+  ferry_imap_client_select_with_changes (client, "Empty", since, &info, &changes, NULL, &error);
+  g_assert_no_error (error);
+  ferry_imap_client_fetch_changes_finish (client, g_steal_pointer (&changes), NULL, 0, &changed,
+                                          &vanished, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (changed->len, ==, 0);
+  g_clear_pointer (&changed, g_ptr_array_unref);
+  g_clear_pointer (&vanished, g_array_unref);
+
+  /* "1:*" in an empty mailbox. */
+  ferry_imap_client_select_with_changes (client, "Empty", 1, &info, &changes, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (info.exists, ==, 0);
+  ferry_imap_client_fetch_changes_finish (client, g_steal_pointer (&changes), third, 1, &changed,
+                                          &vanished, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (changed->len, ==, 0);
+  /* UID 3 was never there, so it did not vanish from there. */
+  g_assert_cmpuint (vanished->len, ==, 0);
   logout (client);
 }
 
@@ -2243,6 +2333,7 @@ main (int argc, char **argv)
   g_test_add ("/imap-client/fetch-changes-qresync", Fixture, "qresync", set_up_dovecot,
               test_fetch_changes, fixture_tear_down);
   ADD ("fetch-changes-condstore", set_up_dovecot, test_fetch_changes);
+  ADD ("changes-not-wanted", set_up_dovecot, test_changes_not_wanted);
   ADD ("list-status", set_up_dovecot, test_list_status);
   ADD ("starttls-not-offered", fixture_set_up, test_starttls_not_offered);
   ADD ("starttls-refused", fixture_set_up, test_starttls_refused);

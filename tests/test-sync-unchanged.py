@@ -117,6 +117,44 @@ class UnchangedFoldersTest(unittest.TestCase):
             self.assertEqual(known_turns, 2)
         self.assertInSync()
 
+    def test_a_changed_folder_costs_one_round_trip(self):
+        """A folder the server changed is selected and asked what changed
+        since the last sync in one flight (RFC 7162 CHANGEDSINCE, sent
+        behind the SELECT): the login, that one flight, and LOGOUT."""
+        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=30)
+        self.addCleanup(self.proxy.stop)
+        self.configure()
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+        inbox = sorted(self.server.messages("INBOX"))
+        self.server.set_flags("INBOX", inbox[5], ["\\Flagged"])
+        self.server.expunge("INBOX", [inbox[6]])
+        turns = self.sync("client_turns")
+        if self.condstore:
+            self.assertEqual(turns, 3)
+        self.assertInSync()
+
+    def test_a_folder_made_anew_is_listed_whole(self):
+        """The changes asked with the SELECT are for the folder the last
+        sync knew; a folder of the same name made anew (another
+        UIDVALIDITY) answers them too, and that answer is dropped."""
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+        before = self.server.uidvalidity("Archive")
+        self.assertNotEqual(self.server.recreate_folder_same_messages("Archive"), before)
+        archive = sorted(self.server.messages("Archive"))
+        self.server.set_flags("Archive", archive[0], ["\\Answered"])
+        self.server.expunge("Archive", [archive[1]])
+        self.sync()
+        self.assertInSync()
+        time.sleep(MARGIN)
+        self.sync()
+        if self.condstore:
+            self.assertLess(self.sync(), 3_000)
+        self.assertInSync()
+
     def test_capabilities_other_than_known_are_learnt_again(self):
         """A server that changed since the last sync (an upgrade, another
         server behind the name) answers commands built for what it had:

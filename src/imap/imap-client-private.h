@@ -36,6 +36,7 @@ typedef struct
   gboolean awaiting_continuation;
   gboolean got_continuation;
   FerryImapResponse *response; /* the tagged response, once it came */
+  gboolean fence;              /* see ferry_imap_client_fence() */
 } FerryImapCommand;
 
 typedef enum
@@ -76,6 +77,7 @@ struct _FerryImapClient
   GSList *abandoned; /* FerryImapCommand, owned */
   gboolean authenticated;
   gboolean logging_out;
+  guint n_fences; /* fences in flight */
 
   char *selected; /* UTF-8 name, or NULL */
   guint32 exists;
@@ -88,6 +90,7 @@ FerryImapCommand *ferry_imap_command_new (FerryImapClient *client,
                                           gpointer user_data);
 void ferry_imap_command_free (FerryImapCommand *command);
 void ferry_imap_client_abandon (FerryImapClient *client, FerryImapCommand *command);
+void ferry_imap_client_fence (FerryImapClient *client, FerryImapCommand *command);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapCommand, ferry_imap_command_free)
 
 gboolean ferry_imap_client_check_usable (FerryImapClient *self, GError **error);

@@ -68,6 +68,16 @@ ferry_imap_client_abandon (FerryImapClient *client, FerryImapCommand *command)
   client->abandoned = g_slist_prepend (client->abandoned, command);
 }
 
+/* Holds back every command sent from now on until @command is answered. */
+void
+ferry_imap_client_fence (FerryImapClient *self, FerryImapCommand *command)
+{
+  if (command->response != NULL || command->fence)
+    return;
+  command->fence = TRUE;
+  self->n_fences++;
+}
+
 void
 ferry_imap_set_first_error (GError **first, GError *error)
 {
@@ -90,6 +100,7 @@ client_break (FerryImapClient *self, GError *failure, GError **error)
         self->broken = g_error_new (FERRY_ERROR, FERRY_ERROR_TEMP_FAIL, "%s", failure->message);
     }
   g_queue_clear (&self->in_flight);
+  self->n_fences = 0;
   self->continuation_for = NULL;
   g_propagate_error (error, failure);
   return FALSE;
@@ -273,6 +284,8 @@ dispatch_tagged (FerryImapClient *self, FerryImapResponse *response, GError **er
       if (!g_str_equal (command->tag, response->tag))
         continue;
       g_queue_delete_link (&self->in_flight, l);
+      if (command->fence)
+        self->n_fences--;
       if (self->continuation_for == command)
         self->continuation_for = NULL;
       command->response = response;
@@ -500,6 +513,9 @@ ferry_imap_client_send_parts (FerryImapClient *self,
   g_autoptr (GString) line = NULL;
   gboolean ok = TRUE;
 
+  while (self->n_fences > 0)
+    if (!read_one (self, cancellable, error))
+      return FALSE;
   for (gsize i = 0; i < n_parts; i++)
     if (parts[i].type == FERRY_IMAP_PART_TEXT)
       estimate += parts[i].length;

@@ -88,6 +88,7 @@ typedef enum
 
 /* A LIST sent, its answer not read yet. */
 typedef struct _FerryImapListing FerryImapListing;
+typedef struct _FerryImapChanges FerryImapChanges;
 
 /* What SELECT or EXAMINE reported. */
 typedef struct
@@ -229,6 +230,13 @@ gboolean ferry_imap_client_select (FerryImapClient *self,
                                    FerryImapMailboxInfo *info,
                                    GCancellable *cancellable,
                                    GError **error);
+gboolean ferry_imap_client_select_with_changes (FerryImapClient *self,
+                                                const char *mailbox,
+                                                guint64 since_modseq,
+                                                FerryImapMailboxInfo *info,
+                                                FerryImapChanges **changes,
+                                                GCancellable *cancellable,
+                                                GError **error);
 gboolean ferry_imap_client_status (FerryImapClient *self,
                                    const char *mailbox,
                                    FerryImapStatusInfo *info,
@@ -256,6 +264,19 @@ GPtrArray *ferry_imap_client_fetch_info_range (FerryImapClient *self,
                                                guint64 changed_since,
                                                GCancellable *cancellable,
                                                GError **error);
+FerryImapChanges *ferry_imap_client_fetch_changes_begin (FerryImapClient *self,
+                                                         guint64 since_modseq,
+                                                         GCancellable *cancellable,
+                                                         GError **error);
+gboolean ferry_imap_client_fetch_changes_finish (FerryImapClient *self,
+                                                 FerryImapChanges *changes,
+                                                 const guint32 *known,
+                                                 gsize n_known,
+                                                 GPtrArray **changed,
+                                                 GArray **vanished,
+                                                 GCancellable *cancellable,
+                                                 GError **error);
+void ferry_imap_changes_free (FerryImapChanges *changes);
 gboolean ferry_imap_client_fetch_changes (FerryImapClient *self,
                                           guint64 since_modseq,
                                           const guint32 *known,
@@ -331,6 +352,7 @@ void ferry_imap_copy_result_free (FerryImapCopyResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapClient, ferry_imap_client_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapMailbox, ferry_imap_mailbox_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapListing, ferry_imap_listing_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapChanges, ferry_imap_changes_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapMessageInfo, ferry_imap_message_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapCopyResult, ferry_imap_copy_result_free)
 

@@ -388,6 +388,76 @@ on_select (FerryImapClient *self, const FerryImapResponse *response, gpointer us
   return FALSE;
 }
 
+typedef struct
+{
+  SelectRequest request;
+  FerryImapCommand *command;
+  gboolean condstore;
+} Selecting;
+
+static gboolean
+select_begin (FerryImapClient *self,
+              const char *mailbox,
+              gboolean read_only,
+              FerryImapMailboxInfo *info,
+              Selecting *selecting,
+              GCancellable *cancellable,
+              GError **error)
+{
+  g_autofree char *quoted = ferry_imap_quote_mailbox (mailbox, error);
+  g_autofree char *line = NULL;
+  g_autofree char *what = NULL;
+
+  if (quoted == NULL || !ferry_imap_client_check_usable (self, error))
+    return FALSE;
+  selecting->condstore = ferry_imap_client_has_capability (self, "CONDSTORE");
+  line = g_strdup_printf ("%s %s%s", read_only ? "EXAMINE" : "SELECT", quoted,
+                          selecting->condstore ? " (CONDSTORE)" : "");
+  what = ferry_imap_describe_mailbox (read_only ? "EXAMINE" : "SELECT", mailbox);
+
+  memset (info, 0, sizeof *info);
+  info->read_only = read_only;
+  selecting->request.info = info;
+  /* RFC 3501 6.3.1: a SELECT that fails leaves no mailbox selected. */
+  g_clear_pointer (&self->selected, g_free);
+  self->exists = 0;
+  selecting->command = ferry_imap_command_new (self, what, on_select, NULL, &selecting->request);
+  if (ferry_imap_client_send (self, selecting->command, line, cancellable, error))
+    return TRUE;
+  g_clear_pointer (&selecting->command, ferry_imap_command_free);
+  return FALSE;
+}
+
+static gboolean
+select_finish (FerryImapClient *self,
+               const char *mailbox,
+               Selecting *selecting,
+               GCancellable *cancellable,
+               GError **error)
+{
+  g_autoptr (FerryImapCommand) command = g_steal_pointer (&selecting->command);
+  SelectRequest *request = &selecting->request;
+  FerryImapMailboxInfo *info = request->info;
+
+  if (!ferry_imap_client_wait (self, command, cancellable, error)
+      || !ferry_imap_client_check (self, command, error))
+    return FALSE;
+  self->selected = g_strdup (mailbox);
+  if (!request->saw_permanent_flags)
+    info->permanent_flags = request->flags;
+  if (!selecting->condstore || request->no_modseq)
+    info->highestmodseq = 0;
+  if (!request->saw_uidvalidity)
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
+                   "%s did not say the UIDVALIDITY of “%s”, without which Ferry cannot keep "
+                   "track of its messages",
+                   self->host, mailbox);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * ferry_imap_client_select:
  * @mailbox: UTF-8 name
@@ -406,45 +476,54 @@ ferry_imap_client_select (FerryImapClient *self,
                           GCancellable *cancellable,
                           GError **error)
 {
-  SelectRequest request = { info };
-  g_autofree char *quoted = NULL;
-  g_autofree char *line = NULL;
-  g_autofree char *what = NULL;
-  gboolean condstore;
+  Selecting selecting = { { NULL } };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (mailbox != NULL, FALSE);
   g_return_val_if_fail (info != NULL, FALSE);
 
-  quoted = ferry_imap_quote_mailbox (mailbox, error);
-  if (quoted == NULL)
-    return FALSE;
-  condstore = ferry_imap_client_has_capability (self, "CONDSTORE");
-  line = g_strdup_printf ("%s %s%s", read_only ? "EXAMINE" : "SELECT", quoted,
-                          condstore ? " (CONDSTORE)" : "");
-  what = ferry_imap_describe_mailbox (read_only ? "EXAMINE" : "SELECT", mailbox);
+  return select_begin (self, mailbox, read_only, info, &selecting, cancellable, error)
+         && select_finish (self, mailbox, &selecting, cancellable, error);
+}
 
-  memset (info, 0, sizeof *info);
-  info->read_only = read_only;
-  /* RFC 3501 6.3.1: a SELECT that fails leaves no mailbox selected. */
-  g_clear_pointer (&self->selected, g_free);
-  self->exists = 0;
-  if (!ferry_imap_client_run (self, what, line, on_select, &request, cancellable, error))
-    return FALSE;
+/**
+ * ferry_imap_client_select_with_changes:
+ * @mailbox: UTF-8 name
+ * @since_modseq: the HIGHESTMODSEQ @mailbox had at the last look
+ * @info: (out caller-allocates): what the server said about @mailbox
+ * @changes: (out) (transfer full) (nullable): the changes since
+ *   @since_modseq being fetched, or %NULL without CONDSTORE
+ *
+ * Selects @mailbox as ferry_imap_client_select() does, and asks in the
+ * same round trip what changed there since @since_modseq: the answer is
+ * read by ferry_imap_client_fetch_changes_finish(), once @info has shown
+ * (by its UIDVALIDITY and HIGHESTMODSEQ) that the question still holds.
+ * A question that does not is freed with ferry_imap_changes_free().
+ */
+gboolean
+ferry_imap_client_select_with_changes (FerryImapClient *self,
+                                       const char *mailbox,
+                                       guint64 since_modseq,
+                                       FerryImapMailboxInfo *info,
+                                       FerryImapChanges **changes,
+                                       GCancellable *cancellable,
+                                       GError **error)
+{
+  Selecting selecting = { { NULL } };
+  g_autoptr (FerryImapChanges) fetching = NULL;
 
-  self->selected = g_strdup (mailbox);
-  if (!request.saw_permanent_flags)
-    info->permanent_flags = request.flags;
-  if (!condstore || request.no_modseq)
-    info->highestmodseq = 0;
-  if (!request.saw_uidvalidity)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_PROTOCOL,
-                   "%s did not say the UIDVALIDITY of “%s”, without which Ferry cannot keep "
-                   "track of its messages",
-                   self->host, mailbox);
-      return FALSE;
-    }
+  g_return_val_if_fail (self != NULL && mailbox != NULL && since_modseq > 0, FALSE);
+  g_return_val_if_fail (info != NULL && changes != NULL, FALSE);
+
+  *changes = NULL;
+  if (!select_begin (self, mailbox, FALSE, info, &selecting, cancellable, error))
+    return FALSE;
+  /* Without CONDSTORE there is no question to ask; a failure to send
+   * it is the connection's, which the SELECT's answer reports too. */
+  fetching = ferry_imap_client_fetch_changes_begin (self, since_modseq, cancellable, NULL);
+  if (!select_finish (self, mailbox, &selecting, cancellable, error))
+    return FALSE;
+  *changes = g_steal_pointer (&fetching);
   return TRUE;
 }
 

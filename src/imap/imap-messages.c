@@ -656,6 +656,168 @@ changes_lines (FerryImapClient *self, const char *items, guint64 since_modseq, g
   return lines;
 }
 
+struct _FerryImapChanges
+{
+  FerryImapClient *client;
+  gboolean qresync;
+  char *items;
+  GPtrArray *commands; /* FerryImapCommand, owned */
+  ChangesRequest request;
+};
+
+/**
+ * ferry_imap_client_fetch_changes_begin:
+ * @since_modseq: a HIGHESTMODSEQ the mailbox had
+ *
+ * Asks what changed since @since_modseq in the mailbox selected, or to
+ * be selected by a SELECT sent before and not answered yet: the answer
+ * is read by ferry_imap_client_fetch_changes_finish(). No command sent
+ * later goes out before this one's answers are read, so that none takes
+ * its FETCH responses for its own.
+ *
+ * Returns: (transfer full) (nullable): the changes being fetched, or
+ *   %NULL with %FERRY_ERROR_UNAVAILABLE without CONDSTORE
+ */
+FerryImapChanges *
+ferry_imap_client_fetch_changes_begin (FerryImapClient *self,
+                                       guint64 since_modseq,
+                                       GCancellable *cancellable,
+                                       GError **error)
+{
+  g_autoptr (FerryImapChanges) changes = NULL;
+  g_autoptr (GPtrArray) lines = NULL;
+
+  g_return_val_if_fail (self != NULL && since_modseq > 0, NULL);
+
+  if (!ferry_imap_client_has_capability (self, "CONDSTORE"))
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                   "%s does not offer CONDSTORE, which tells what changed", self->host);
+      return NULL;
+    }
+  changes = g_new0 (FerryImapChanges, 1);
+  changes->client = self;
+  changes->qresync = ferry_imap_client_is_enabled (self, "QRESYNC");
+  changes->items = info_items (self, 0);
+  changes->commands = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_command_free);
+  changes->request
+      = (ChangesRequest){ { .first_uid = 1 }, g_string_new (NULL), g_string_new (NULL) };
+  info_request_init (&changes->request.info);
+  lines = changes_lines (self, changes->items, since_modseq, changes->qresync);
+  for (guint i = 0; i < lines->len; i++)
+    {
+      FerryImapCommand *command = ferry_imap_command_new (self, "UID FETCH", on_changes,
+                                                          on_info_literal, &changes->request);
+
+      g_ptr_array_add (changes->commands, command);
+      if (!ferry_imap_client_send (self, command, g_ptr_array_index (lines, i), cancellable, error))
+        return NULL;
+    }
+  /* Its FETCH responses are ones a later command could take for its own. */
+  for (guint i = 0; i < changes->commands->len; i++)
+    ferry_imap_client_fence (self, g_ptr_array_index (changes->commands, i));
+  return g_steal_pointer (&changes);
+}
+
+static gboolean
+check_tellable (FerryImapClient *self, gboolean qresync, const guint32 *known, GError **error)
+{
+  if (qresync || known != NULL)
+    return TRUE;
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+               "Without QRESYNC, %s tells what went away only from the UIDs known", self->host);
+  return FALSE;
+}
+
+static gboolean
+wait_changes (FerryImapChanges *changes, GCancellable *cancellable, GError **error)
+{
+  for (guint i = 0; i < changes->commands->len; i++)
+    if (!ferry_imap_client_wait (changes->client, g_ptr_array_index (changes->commands, i),
+                                 cancellable, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_changes (FerryImapChanges *changes, GError **error)
+{
+  for (guint i = 0; i < changes->commands->len; i++)
+    if (!ferry_imap_client_check (changes->client, g_ptr_array_index (changes->commands, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * ferry_imap_client_fetch_changes_finish:
+ * @changes: (transfer full): what ferry_imap_client_fetch_changes_begin()
+ *   gave, in the mailbox now selected
+ * @known, @changed, @vanished: as for ferry_imap_client_fetch_changes()
+ */
+gboolean
+ferry_imap_client_fetch_changes_finish (FerryImapClient *self,
+                                        FerryImapChanges *changes,
+                                        const guint32 *known,
+                                        gsize n_known,
+                                        GPtrArray **changed,
+                                        GArray **vanished,
+                                        GCancellable *cancellable,
+                                        GError **error)
+{
+  g_autoptr (FerryImapChanges) owned = changes;
+  g_autoptr (GPtrArray) result = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL && changes != NULL && changes->client == self, FALSE);
+  g_return_val_if_fail (changed != NULL && vanished != NULL, FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  if (!wait_changes (owned, cancellable, error)
+      || !check_tellable (self, owned->qresync, known, error))
+    return FALSE;
+  ok = check_changes (owned, error)
+       && fetch_changed (self, &owned->request.info, owned->items, cancellable, error);
+  result = info_request_finish (self, &owned->request.info, ok, error);
+  owned->request.info.messages = NULL; /* finished */
+  if (result == NULL)
+    return FALSE;
+  *vanished = vanished_uids (&owned->request, owned->qresync, known, n_known, error);
+  if (*vanished == NULL)
+    return FALSE;
+  *changed = g_steal_pointer (&result);
+  return TRUE;
+}
+
+/**
+ * ferry_imap_changes_free:
+ *
+ * Frees changes not finished. Their answers, if not read yet, are left
+ * to the client, which drops them before it sends anything else.
+ */
+void
+ferry_imap_changes_free (FerryImapChanges *changes)
+{
+  if (changes == NULL)
+    return;
+  for (guint i = 0; i < changes->commands->len; i++)
+    {
+      FerryImapCommand *command = g_ptr_array_index (changes->commands, i);
+
+      if (command->response == NULL && ferry_imap_client_is_usable (changes->client))
+        {
+          ferry_imap_client_abandon (changes->client, command);
+          changes->commands->pdata[i] = NULL;
+        }
+    }
+  g_ptr_array_unref (changes->commands);
+  if (changes->request.info.messages != NULL)
+    info_request_finish (changes->client, &changes->request.info, FALSE, NULL);
+  g_string_free (changes->request.gone, TRUE);
+  g_string_free (changes->request.present, TRUE);
+  g_free (changes->items);
+  g_free (changes);
+}
+
 /**
  * ferry_imap_client_fetch_changes:
  * @since_modseq: a HIGHESTMODSEQ the selected mailbox had
@@ -683,46 +845,17 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
                                  GCancellable *cancellable,
                                  GError **error)
 {
-  gboolean qresync;
-  g_autofree char *items = NULL;
-  g_autoptr (GPtrArray) lines = NULL;
-  g_autoptr (GPtrArray) result = NULL;
-  g_autoptr (GString) gone = g_string_new (NULL);
-  g_autoptr (GString) present = g_string_new (NULL);
-  ChangesRequest request = { { .first_uid = 1 }, gone, present };
-  gboolean ok;
+  FerryImapChanges *changes;
 
   g_return_val_if_fail (self != NULL && since_modseq > 0, FALSE);
-  g_return_val_if_fail (changed != NULL && vanished != NULL, FALSE);
   g_return_val_if_fail (self->selected != NULL, FALSE);
 
-  if (!ferry_imap_client_has_capability (self, "CONDSTORE"))
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
-                   "%s does not offer CONDSTORE, which tells what changed", self->host);
-      return FALSE;
-    }
-  qresync = ferry_imap_client_is_enabled (self, "QRESYNC");
-  if (!qresync && known == NULL)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
-                   "Without QRESYNC, %s tells what went away only from the UIDs known", self->host);
-      return FALSE;
-    }
-  items = info_items (self, 0);
-  lines = changes_lines (self, items, since_modseq, qresync);
-  info_request_init (&request.info);
-  ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_changes, on_info_literal, &request,
-                                  cancellable, error)
-       && fetch_changed (self, &request.info, items, cancellable, error);
-  result = info_request_finish (self, &request.info, ok, error);
-  if (result == NULL)
+  if (!check_tellable (self, ferry_imap_client_is_enabled (self, "QRESYNC"), known, error))
     return FALSE;
-  *vanished = vanished_uids (&request, qresync, known, n_known, error);
-  if (*vanished == NULL)
-    return FALSE;
-  *changed = g_steal_pointer (&result);
-  return TRUE;
+  changes = ferry_imap_client_fetch_changes_begin (self, since_modseq, cancellable, error);
+  return changes != NULL
+         && ferry_imap_client_fetch_changes_finish (self, changes, known, n_known, changed,
+                                                    vanished, cancellable, error);
 }
 
 /* FETCH: bodies ------------------------------------------------------------------------- */

@@ -1295,13 +1295,17 @@ expunge (FolderSync *fs, GError **error)
 /* ---- one folder ---------------------------------------------------------- */
 
 /* The records are loaded first: they may stand in for most of the far
- * listing, and where the near side is unchanged, for all of the near one. */
+ * listing, and where the near side is unchanged, for all of the near one.
+ * What changed on the far side is asked with its SELECT. */
 static gboolean
 select_and_list (FolderSync *fs, const gboolean *unchanged, GError **error)
 {
   gboolean listed = FALSE;
 
-  if (!ferry_store_select_folder (fs->stores[FAR], fs->names[FAR], &fs->status[FAR], error))
+  if (!unchanged[FAR] && fs->folder->far_modseq != 0
+          ? !ferry_store_select_folder_for_changes (fs->stores[FAR], fs->names[FAR],
+                                                    fs->folder->far_modseq, &fs->status[FAR], error)
+          : !ferry_store_select_folder (fs->stores[FAR], fs->names[FAR], &fs->status[FAR], error))
     return FALSE;
   fs->far_listed_modseq = fs->status[FAR].highest_modseq;
   if (unchanged[NEAR] && !list_changes_only (fs, &listed, error))

@@ -33,7 +33,10 @@ typedef struct
   guint listed_at_change;
   gboolean compress_at_select;     /* COMPRESS before the first SELECT */
   FerryImapListing *login_listing; /* the LIST sent with the login */
-  char *capabilities;              /* before login, a newline, after */
+  /* What changed in the selected folder, asked with its SELECT. */
+  FerryImapChanges *changes;
+  guint64 changes_since;
+  char *capabilities; /* before login, a newline, after */
 } FerryImapStore;
 
 static FerryImapStore *
@@ -87,6 +90,7 @@ imap_store_finalize (FerryStore *store)
   FerryImapStore *self = imap_store (store);
 
   g_clear_pointer (&self->login_listing, ferry_imap_listing_free);
+  g_clear_pointer (&self->changes, ferry_imap_changes_free);
   if (ferry_imap_client_is_usable (self->client))
     ferry_imap_client_logout (self->client, self->cancellable, NULL);
   ferry_imap_client_unref (self->client);
@@ -194,29 +198,55 @@ imap_store_peek_folder (FerryStore *store, const char *name, char **stamp, GErro
   return TRUE;
 }
 
+/* With @since_modseq, the changes since are asked in the same round
+ * trip, for imap_store_list_changes(). */
 static gboolean
-imap_store_select_folder (FerryStore *store,
-                          const char *name,
-                          FerryStoreFolderStatus *status,
-                          GError **error)
+select_folder (FerryImapStore *self,
+               const char *name,
+               guint64 since_modseq,
+               FerryStoreFolderStatus *status,
+               GError **error)
 {
-  FerryImapStore *self = imap_store (store);
-
   g_clear_pointer (&self->selected, g_free);
+  g_clear_pointer (&self->changes, ferry_imap_changes_free);
   if (self->compress_at_select)
     {
       self->compress_at_select = FALSE;
       if (!ferry_imap_client_compress (self->client, self->cancellable, error))
         return FALSE;
     }
-  if (!ferry_imap_client_select (self->client, name, FALSE, &self->info, self->cancellable, error))
+  if (since_modseq == 0
+          ? !ferry_imap_client_select (self->client, name, FALSE, &self->info, self->cancellable,
+                                       error)
+          : !ferry_imap_client_select_with_changes (self->client, name, since_modseq, &self->info,
+                                                    &self->changes, self->cancellable, error))
     return FALSE;
+  self->changes_since = since_modseq;
   self->selected = g_strdup (name);
   status->validity = self->info.uidvalidity;
   status->next_uid = self->info.uidnext;
   status->highest_modseq = self->info.highestmodseq;
   status->messages = self->info.exists;
   return TRUE;
+}
+
+static gboolean
+imap_store_select_folder (FerryStore *store,
+                          const char *name,
+                          FerryStoreFolderStatus *status,
+                          GError **error)
+{
+  return select_folder (imap_store (store), name, 0, status, error);
+}
+
+static gboolean
+imap_store_select_folder_for_changes (FerryStore *store,
+                                      const char *name,
+                                      guint64 since_modseq,
+                                      FerryStoreFolderStatus *status,
+                                      GError **error)
+{
+  return select_folder (imap_store (store), name, since_modseq, status, error);
 }
 
 static FerryStoreMessage *
@@ -249,6 +279,18 @@ imap_store_list_messages (FerryStore *store, GError **error)
   return messages;
 }
 
+/* The changes asked with the SELECT, if they answer this question. */
+static FerryImapChanges *
+take_changes (FerryImapStore *self, guint64 since_modseq, gboolean with_known)
+{
+  /* Without QRESYNC a question without known ids is refused, and asked
+   * again with them: the answer waits for that one. */
+  if (self->changes == NULL || self->changes_since != since_modseq
+      || (!with_known && !ferry_imap_client_is_enabled (self->client, "QRESYNC")))
+    return NULL;
+  return g_steal_pointer (&self->changes);
+}
+
 static gboolean
 imap_store_list_changes (FerryStore *store,
                          guint64 since_modseq,
@@ -262,6 +304,7 @@ imap_store_list_changes (FerryStore *store,
   g_autoptr (GArray) known_uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n_known);
   g_autoptr (GPtrArray) infos = NULL;
   g_autoptr (GArray) gone = NULL;
+  g_autoptr (FerryImapChanges) asked = take_changes (self, since_modseq, known != NULL);
 
   /* A mailbox without mod-sequences ([NOMODSEQ], RFC 7162 3.1.2.2), or
    * one whose modseq went back, cannot say what changed since. */
@@ -294,9 +337,14 @@ imap_store_list_changes (FerryStore *store,
         g_ptr_array_add (*vanished, g_strdup (known[i]));
       return TRUE;
     }
-  if (!ferry_imap_client_fetch_changes (self->client, since_modseq,
-                                        known != NULL ? (const guint32 *) known_uids->data : NULL,
-                                        known_uids->len, &infos, &gone, self->cancellable, error))
+  if (asked != NULL
+          ? !ferry_imap_client_fetch_changes_finish (
+              self->client, g_steal_pointer (&asked),
+              known != NULL ? (const guint32 *) known_uids->data : NULL, known_uids->len, &infos,
+              &gone, self->cancellable, error)
+          : !ferry_imap_client_fetch_changes (
+              self->client, since_modseq, known != NULL ? (const guint32 *) known_uids->data : NULL,
+              known_uids->len, &infos, &gone, self->cancellable, error))
     return FALSE;
   *changed = g_ptr_array_new_full (infos->len, (GDestroyNotify) ferry_store_message_free);
   for (guint i = 0; i < infos->len; i++)
@@ -698,6 +746,7 @@ static const FerryStoreClass imap_store_class = {
   .delete_folder = imap_store_delete_folder,
   .peek_folder = imap_store_peek_folder,
   .select_folder = imap_store_select_folder,
+  .select_folder_for_changes = imap_store_select_folder_for_changes,
   .list_messages = imap_store_list_messages,
   .list_changes = imap_store_list_changes,
   .fetch_message_ids = imap_store_fetch_message_ids,

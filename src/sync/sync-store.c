@@ -163,6 +163,35 @@ ferry_store_select_folder (FerryStore *self,
 }
 
 /**
+ * ferry_store_select_folder_for_changes:
+ * @self: a #FerryStore
+ * @name: a folder
+ * @since_modseq: the folder's highest modseq when the caller last knew
+ *   all of it
+ * @status: (out caller-allocates): its status
+ * @error: return location for a #GError
+ *
+ * Selects @name as ferry_store_select_folder() does, for a caller that
+ * is likely to ask next what changed there since @since_modseq
+ * (ferry_store_list_changes()): a store may ask both in one round trip.
+ */
+gboolean
+ferry_store_select_folder_for_changes (FerryStore *self,
+                                       const char *name,
+                                       guint64 since_modseq,
+                                       FerryStoreFolderStatus *status,
+                                       GError **error)
+{
+  g_return_val_if_fail (self != NULL && name != NULL && status != NULL, FALSE);
+  g_return_val_if_fail (since_modseq > 0, FALSE);
+
+  if (self->klass->select_folder_for_changes == NULL)
+    return ferry_store_select_folder (self, name, status, error);
+  *status = (FerryStoreFolderStatus){ 0 };
+  return self->klass->select_folder_for_changes (self, name, since_modseq, status, error);
+}
+
+/**
  * ferry_store_select_folder_unlisted:
  * @self: a #FerryStore
  * @name: a folder

@@ -95,6 +95,12 @@ typedef struct
                              const char *name,
                              FerryStoreFolderStatus *status,
                              GError **error);
+  /* Optional: see ferry_store_select_folder_for_changes(). */
+  gboolean (*select_folder_for_changes) (FerryStore *self,
+                                         const char *name,
+                                         guint64 since_modseq,
+                                         FerryStoreFolderStatus *status,
+                                         GError **error);
   /* Optional: see ferry_store_select_folder_unlisted(). */
   gboolean (*select_folder_unlisted) (FerryStore *self,
                                       const char *name,
@@ -178,6 +184,11 @@ gboolean ferry_store_select_folder (FerryStore *self,
                                     const char *name,
                                     FerryStoreFolderStatus *status,
                                     GError **error);
+gboolean ferry_store_select_folder_for_changes (FerryStore *self,
+                                                const char *name,
+                                                guint64 since_modseq,
+                                                FerryStoreFolderStatus *status,
+                                                GError **error);
 gboolean ferry_store_select_folder_unlisted (FerryStore *self,
                                              const char *name,
                                              FerryStoreFolderStatus *status,
