@@ -8,6 +8,8 @@
  * private bus with gnome-keyring) or "absent" (a private bus with no
  * Secret Service). tests/fixtures/in-session.py provides the last two.
  */
+#include <unistd.h>
+
 #include "core/errors.h"
 #include "core/secrets.h"
 
@@ -93,6 +95,44 @@ test_command_failures (void)
   assert_command_fails ("true", FERRY_ERROR_NO_PERM, "printed nothing");
   assert_command_fails ("/nonexistent/pass show mail", FERRY_ERROR_CONFIG, "/nonexistent/pass");
   assert_command_fails ("pass show 'unterminated", FERRY_ERROR_CONFIG, "Cannot split");
+}
+
+/* The command gets none of our descriptors, even those without
+ * close-on-exec: it is not to hold the IMAP connection or the state. */
+static void
+test_command_no_descriptors (void)
+{
+  int inherited = dup2 (STDERR_FILENO, 57);
+
+  g_assert_cmpint (inherited, ==, 57);
+  assert_command_gives ("sh -c 'if [ -e /proc/$$/fd/57 ]; then echo open; else echo closed; fi'",
+                        "closed");
+  close (inherited);
+}
+
+static gpointer
+cancel_soon (gpointer data)
+{
+  g_usleep (100 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* Cancelling ends the command and returns at once. */
+static void
+test_command_cancelled (void)
+{
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerrySecret) secret = NULL;
+  GThread *canceller = g_thread_new ("canceller", cancel_soon, cancellable);
+  gint64 started = g_get_monotonic_time ();
+
+  secret = ferry_secrets_run_command ("sleep 30", cancellable, &error);
+  g_thread_join (canceller);
+  g_assert_null (secret);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
 }
 
 /* An account with a password-command never asks the keyring, so it works
@@ -273,6 +313,8 @@ main (int argc, char **argv)
   g_test_add_func ("/secrets/command/first-line", test_command_first_line);
   g_test_add_func ("/secrets/command/no-shell", test_command_no_shell);
   g_test_add_func ("/secrets/command/failures", test_command_failures);
+  g_test_add_func ("/secrets/command/no-descriptors", test_command_no_descriptors);
+  g_test_add_func ("/secrets/command/cancelled", test_command_cancelled);
   g_test_add_func ("/secrets/lookup/prefers-command", test_lookup_prefers_command);
 
   if (service == NULL)

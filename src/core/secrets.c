@@ -3,10 +3,17 @@
  * Copyright 2026 The Ferry authors
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np() and environ */
 #include "build-config.h"
 
+#include <errno.h>
+#include <glib-unix.h>
 #include <libsecret/secret.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/errors.h"
 #include "core/secrets.h"
@@ -57,10 +64,126 @@ ferry_service_from_string (const char *name, FerryService *out)
   return TRUE;
 }
 
+/* The command is started with posix_spawnp(), which the C library runs
+ * with vfork semantics: it copies none of our page tables and needs no
+ * child watch thread, where a password lookup is on the way of every
+ * sync's login. The command gets /dev/null as its input, a pipe as its
+ * output and our error output, and no other descriptor of ours: the
+ * IMAP connection and the state database stay ours. */
+static gboolean
+spawn_command (char **argv, GPid *pid, int *output, GError **error)
+{
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  sigset_t signals;
+  int pipe_fds[2];
+  int code;
+
+  if (!g_unix_open_pipe (pipe_fds, FD_CLOEXEC, error))
+    return FALSE;
+  posix_spawn_file_actions_init (&actions);
+  posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2 (&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclosefrom_np (&actions, STDERR_FILENO + 1);
+  /* The command starts with no signal blocked and SIGPIPE at its
+   * default, whatever the thread that runs it blocked or inherited. */
+  posix_spawnattr_init (&attributes);
+  posix_spawnattr_setflags (&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  sigemptyset (&signals);
+  posix_spawnattr_setsigmask (&attributes, &signals);
+  sigaddset (&signals, SIGPIPE);
+  posix_spawnattr_setsigdefault (&attributes, &signals);
+
+  code = posix_spawnp (pid, argv[0], &actions, &attributes, argv, environ);
+  posix_spawnattr_destroy (&attributes);
+  posix_spawn_file_actions_destroy (&actions);
+  close (pipe_fds[1]);
+  if (code != 0)
+    {
+      close (pipe_fds[0]);
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, "Cannot run the command “%s”: %s",
+                   argv[0], g_strerror (code));
+      return FALSE;
+    }
+  *output = pipe_fds[0];
+  return TRUE;
+}
+
+/* Everything the command prints, until it closes its output. */
+static GByteArray *
+read_output (int fd, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  GPollFD polled[2] = { { fd, G_IO_IN, 0 } };
+  guint n_polled = g_cancellable_make_pollfd (cancellable, &polled[1]) ? 2 : 1;
+  guint8 chunk[4096];
+  gboolean ended = FALSE;
+  int failure = 0;
+  gssize got;
+
+  while (!g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      polled[0].revents = 0;
+      if (g_poll (polled, n_polled, -1) < 0 && errno != EINTR)
+        {
+          failure = errno;
+          break;
+        }
+      if (polled[0].revents == 0)
+        continue;
+      got = read (fd, chunk, sizeof chunk);
+      if (got > 0)
+        g_byte_array_append (out, chunk, got);
+      else if (got == 0 || errno != EINTR)
+        {
+          ended = got == 0;
+          failure = got == 0 ? 0 : errno;
+          break;
+        }
+    }
+  explicit_bzero (chunk, sizeof chunk);
+  if (n_polled == 2)
+    g_cancellable_release_fd (cancellable);
+  if (failure != 0)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO, "Cannot read what the command printed: %s",
+                 g_strerror (failure));
+  if (!ended)
+    {
+      explicit_bzero (out->data, out->len);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+static int
+wait_for (GPid pid)
+{
+  int status = 0;
+
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return status;
+}
+
+static gboolean
+check_exit (const char *command, int status, GError **error)
+{
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return TRUE;
+  if (WIFEXITED (status))
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                 "The command “%s” failed with exit status %d; run it in a terminal to see why",
+                 command, WEXITSTATUS (status));
+  else
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
+                 "The command “%s” was killed by signal %d", command, WTERMSIG (status));
+  return FALSE;
+}
+
 /**
  * ferry_secrets_run_command:
  * @command_line: a command, split like a shell would but run without one
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a #GCancellable; cancelling it ends the command
  * @error: return location for a #GError
  *
  * Returns: (transfer full): the first line of the command's output. Its
@@ -70,12 +193,12 @@ FerrySecret *
 ferry_secrets_run_command (const char *command_line, GCancellable *cancellable, GError **error)
 {
   g_auto (GStrv) argv = NULL;
-  g_autoptr (GSubprocess) child = NULL;
-  g_autoptr (GBytes) out = NULL;
   g_autoptr (GError) local_error = NULL;
-  const char *data;
-  gsize len, line;
-  FerrySecret *secret;
+  g_autoptr (GByteArray) out = NULL;
+  FerrySecret *secret = NULL;
+  GPid pid;
+  int output;
+  gsize line;
 
   g_return_val_if_fail (command_line != NULL, NULL);
 
@@ -85,37 +208,27 @@ ferry_secrets_run_command (const char *command_line, GCancellable *cancellable, 
                    command_line, local_error->message);
       return NULL;
     }
-  child = g_subprocess_newv ((const char *const *) argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                             &local_error);
-  if (child == NULL)
-    {
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFIG, "Cannot run the command “%s”: %s",
-                   argv[0], local_error->message);
-      return NULL;
-    }
-  if (!g_subprocess_communicate (child, NULL, cancellable, &out, NULL, error))
+  if (!spawn_command (argv, &pid, &output, error))
     return NULL;
-
-  data = g_bytes_get_data (out, &len);
-  for (line = 0; line < len && data[line] != '\n' && data[line] != '\r'; line++)
-    ;
-  secret = line > 0 ? g_strndup (data, line) : NULL;
-  if (len > 0)
-    explicit_bzero ((char *) data, len);
-
-  if (!g_subprocess_get_successful (child))
+  out = read_output (output, cancellable, error);
+  close (output);
+  if (out == NULL)
     {
-      ferry_secret_free (secret);
-      if (g_subprocess_get_if_exited (child))
-        g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
-                     "The command “%s” failed with exit status %d; run it in a terminal to see why",
-                     argv[0], g_subprocess_get_exit_status (child));
-      else
-        g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
-                     "The command “%s” was killed by signal %d", argv[0],
-                     g_subprocess_get_term_sig (child));
+      kill (pid, SIGTERM);
+      wait_for (pid);
       return NULL;
     }
+  if (!check_exit (argv[0], wait_for (pid), error))
+    {
+      explicit_bzero (out->data, out->len);
+      return NULL;
+    }
+
+  for (line = 0; line < out->len && out->data[line] != '\n' && out->data[line] != '\r'; line++)
+    ;
+  if (line > 0)
+    secret = g_strndup ((const char *) out->data, line);
+  explicit_bzero (out->data, out->len);
   if (secret == NULL)
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
                  "The command “%s” printed nothing on its first line; it must print the "
