@@ -109,14 +109,25 @@ spawn_command (char **argv, GPid *pid, int *output, GError **error)
   return TRUE;
 }
 
-/* Everything the command prints, until it closes its output. */
+/* An empty array may have no buffer at all, and explicit_bzero() must
+ * not be handed NULL. */
+static void
+wipe_output (GByteArray *out)
+{
+  if (out->len > 0)
+    explicit_bzero (out->data, out->len);
+}
+
+/* Everything the command prints, until it closes its output.  The buffer
+ * starts one chunk large so that a secret of usual length is never
+ * copied by a reallocation that would leave it behind unwiped. */
 static GByteArray *
 read_output (int fd, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GByteArray) out = g_byte_array_new ();
+  guint8 chunk[4096];
+  g_autoptr (GByteArray) out = g_byte_array_sized_new (sizeof chunk);
   GPollFD polled[2] = { { fd, G_IO_IN, 0 } };
   guint n_polled = g_cancellable_make_pollfd (cancellable, &polled[1]) ? 2 : 1;
-  guint8 chunk[4096];
   gboolean ended = FALSE;
   int failure = 0;
   gssize got;
@@ -149,7 +160,7 @@ read_output (int fd, GCancellable *cancellable, GError **error)
                  g_strerror (failure));
   if (!ended)
     {
-      explicit_bzero (out->data, out->len);
+      wipe_output (out);
       return NULL;
     }
   return g_steal_pointer (&out);
@@ -220,7 +231,7 @@ ferry_secrets_run_command (const char *command_line, GCancellable *cancellable, 
     }
   if (!check_exit (argv[0], wait_for (pid), error))
     {
-      explicit_bzero (out->data, out->len);
+      wipe_output (out);
       return NULL;
     }
 
@@ -228,7 +239,7 @@ ferry_secrets_run_command (const char *command_line, GCancellable *cancellable, 
     ;
   if (line > 0)
     secret = g_strndup ((const char *) out->data, line);
-  explicit_bzero (out->data, out->len);
+  wipe_output (out);
   if (secret == NULL)
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_NO_PERM,
                  "The command “%s” printed nothing on its first line; it must print the "
