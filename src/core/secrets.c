@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <glib-unix.h>
-#include <libsecret/secret.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/secret-service.h"
 #include "core/secrets.h"
 
 static const SecretSchema password_schema = {
@@ -264,17 +264,19 @@ user_of (const FerryAccount *account, FerryService service)
 
 /* libsecret would autolaunch a session bus when there is none; over ssh
  * that ties a daemon to the session, so we refuse first. */
-static gboolean
-check_keyring_reachable (GError **error)
+static const FerrySecretService *
+reach_keyring (GError **error)
 {
   const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
 
-  if (address != NULL && *address != '\0')
-    return TRUE;
-  g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
-               "No session bus, so no keyring: log in to a desktop session, or set "
-               "password-command in the account");
-  return FALSE;
+  if (address == NULL || *address == '\0')
+    {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
+                   "No session bus, so no keyring: log in to a desktop session, or set "
+                   "password-command in the account");
+      return NULL;
+    }
+  return ferry_secret_service_get (error);
 }
 
 static void
@@ -292,23 +294,30 @@ explain_keyring_error (GError **error)
                message);
 }
 
+/* The values are the account's: the table lives no longer than it. */
 static GHashTable *
 password_attributes (const FerryAccount *account, FerryService service)
 {
-  return secret_attributes_build (
-      &password_schema, "account", account->name, "service", ferry_service_to_string (service),
-      "host", host_of (account, service), "user", user_of (account, service), NULL);
+  GHashTable *attributes = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_hash_table_insert (attributes, "account", account->name);
+  g_hash_table_insert (attributes, "service", (char *) ferry_service_to_string (service));
+  g_hash_table_insert (attributes, "host", (char *) host_of (account, service));
+  g_hash_table_insert (attributes, "user", (char *) user_of (account, service));
+  return attributes;
 }
 
 /* A lookup in a locked collection finds nothing, just as when there is no
  * item; only a search that includes locked items tells the two apart. */
 static gboolean
-is_stored_but_locked (GHashTable *attributes, GCancellable *cancellable)
+is_stored_but_locked (const FerrySecretService *keyring,
+                      GHashTable *attributes,
+                      GCancellable *cancellable)
 {
   g_autolist (GObject) items = NULL;
 
-  items = secret_password_searchv_sync (&password_schema, attributes, SECRET_SEARCH_ALL,
-                                        cancellable, NULL);
+  items = keyring->password_searchv_sync (&password_schema, attributes, SECRET_SEARCH_ALL,
+                                          cancellable, NULL);
   return items != NULL;
 }
 
@@ -321,6 +330,7 @@ ferry_secrets_lookup_password (const FerryAccount *account,
   g_autoptr (GHashTable) attributes = NULL;
   g_autoptr (GError) local_error = NULL;
   const char *name = ferry_service_to_string (service);
+  const FerrySecretService *keyring;
   char *found;
   FerrySecret *secret;
 
@@ -328,19 +338,20 @@ ferry_secrets_lookup_password (const FerryAccount *account,
 
   if (account->password_command != NULL)
     return ferry_secrets_run_command (account->password_command, cancellable, error);
-  if (!check_keyring_reachable (error))
+  keyring = reach_keyring (error);
+  if (keyring == NULL)
     return NULL;
 
   attributes = password_attributes (account, service);
-  found = secret_password_lookupv_nonpageable_sync (&password_schema, attributes, cancellable,
-                                                    &local_error);
+  found = keyring->password_lookupv_nonpageable_sync (&password_schema, attributes, cancellable,
+                                                      &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       explain_keyring_error (error);
       return NULL;
     }
-  if (found == NULL && is_stored_but_locked (attributes, cancellable))
+  if (found == NULL && is_stored_but_locked (keyring, attributes, cancellable))
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE,
                    "The keyring that holds the %s password of account “%s” is locked: unlock it "
@@ -357,7 +368,7 @@ ferry_secrets_lookup_password (const FerryAccount *account,
       return NULL;
     }
   secret = g_strdup (found);
-  secret_password_free (found);
+  keyring->password_free (found);
   return secret;
 }
 
@@ -384,18 +395,20 @@ ferry_secrets_store_password (const FerryAccount *account,
 {
   g_autoptr (GHashTable) attributes = NULL;
   g_autofree char *label = NULL;
+  const FerrySecretService *keyring;
   gboolean ok;
 
   g_return_val_if_fail (account != NULL && password != NULL, FALSE);
 
-  if (!check_keyring_reachable (error))
+  keyring = reach_keyring (error);
+  if (keyring == NULL)
     return FALSE;
   label = g_strdup_printf ("Ferry: %s password for %s on %s (account %s)",
                            ferry_service_to_string (service), user_of (account, service),
                            host_of (account, service), account->name);
   attributes = password_attributes (account, service);
-  ok = secret_password_storev_sync (&password_schema, attributes, SECRET_COLLECTION_DEFAULT, label,
-                                    password, cancellable, error);
+  ok = keyring->password_storev_sync (&password_schema, attributes, SECRET_COLLECTION_DEFAULT,
+                                      label, password, cancellable, error);
   if (!ok)
     explain_keyring_error (error);
   return ok;
@@ -421,16 +434,20 @@ ferry_secrets_clear_password (const FerryAccount *account,
                               GCancellable *cancellable,
                               GError **error)
 {
+  g_autoptr (GHashTable) attributes = NULL;
   g_autoptr (GError) local_error = NULL;
+  const FerrySecretService *keyring;
   gboolean any;
 
   g_return_val_if_fail (account != NULL, FALSE);
 
-  if (!check_keyring_reachable (error))
+  keyring = reach_keyring (error);
+  if (keyring == NULL)
     return FALSE;
-  any = secret_password_clear_sync (&password_schema, cancellable, &local_error, "account",
-                                    account->name, "service", ferry_service_to_string (service),
-                                    NULL);
+  attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (attributes, "account", account->name);
+  g_hash_table_insert (attributes, "service", (char *) ferry_service_to_string (service));
+  any = keyring->password_clearv_sync (&password_schema, attributes, cancellable, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));

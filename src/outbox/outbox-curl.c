@@ -15,52 +15,24 @@
 
 #include <gmodule.h>
 
-#include "core/errors.h"
+#include "core/shared-library.h"
 #include "outbox/outbox-curl.h"
 
 #define LIBCURL_SONAME "libcurl.so.4"
 
-typedef struct
-{
-  FerryOutboxCurl functions;
-  char *problem; /* why it could not be loaded, or NULL */
-} LoadedCurl;
+#define CURL_SYMBOL(member) FERRY_SHARED_LIBRARY_SYMBOL ("curl_", FerryOutboxCurl, member)
 
-typedef struct
-{
-  const char *name;
-  gsize offset;
-} CurlSymbol;
-
-#define CURL_SYMBOL(member)                                                                        \
-  {                                                                                                \
-    "curl_" #member, G_STRUCT_OFFSET (FerryOutboxCurl, member)                                     \
-  }
-
-static const CurlSymbol symbols[] = {
+static const FerrySharedLibrarySymbol symbols[] = {
   CURL_SYMBOL (easy_init),    CURL_SYMBOL (easy_setopt),    CURL_SYMBOL (easy_perform),
   CURL_SYMBOL (easy_getinfo), CURL_SYMBOL (easy_cleanup),   CURL_SYMBOL (easy_strerror),
   CURL_SYMBOL (slist_append), CURL_SYMBOL (slist_free_all),
 };
 
+/* libcurl's global state lives as long as the process does. */
 static char *
-look_up_functions (GModule *module, FerryOutboxCurl *functions)
+initialize (GModule *module, gconstpointer loaded)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS (symbols); i++)
-    {
-      gpointer address = NULL;
-
-      if (!g_module_symbol (module, symbols[i].name, &address) || address == NULL)
-        return g_strdup_printf ("%s has no %s: %s", LIBCURL_SONAME, symbols[i].name,
-                                g_module_error ());
-      G_STRUCT_MEMBER (gpointer, functions, symbols[i].offset) = address;
-    }
-  return NULL;
-}
-
-static char *
-initialize (GModule *module, const FerryOutboxCurl *functions)
-{
+  const FerryOutboxCurl *functions = loaded;
   CURLcode (*global_init) (long flags) = NULL;
   CURLcode code;
 
@@ -72,26 +44,9 @@ initialize (GModule *module, const FerryOutboxCurl *functions)
   return NULL;
 }
 
-/* Loaded once for the whole process, and never unloaded: libcurl's
- * global state lives as long as the process does. */
-static gpointer
-load (gpointer data)
-{
-  LoadedCurl *loaded = g_new0 (LoadedCurl, 1);
-  GModule *module = g_module_open (LIBCURL_SONAME, G_MODULE_BIND_LOCAL);
-
-  if (module == NULL)
-    {
-      loaded->problem = g_strdup_printf ("Cannot load libcurl, which sending mail needs: %s",
-                                         g_module_error ());
-      return loaded;
-    }
-  g_module_make_resident (module);
-  loaded->problem = look_up_functions (module, &loaded->functions);
-  if (loaded->problem == NULL)
-    loaded->problem = initialize (module, &loaded->functions);
-  return loaded;
-}
+static FerryOutboxCurl functions;
+static FerrySharedLibrary libcurl
+    = FERRY_SHARED_LIBRARY_INIT (LIBCURL_SONAME, "sending mail", symbols, &functions, initialize);
 
 /**
  * ferry_outbox_curl_get:
@@ -105,15 +60,5 @@ load (gpointer data)
 const FerryOutboxCurl *
 ferry_outbox_curl_get (GError **error)
 {
-  static GOnce once = G_ONCE_INIT;
-  const LoadedCurl *loaded = g_once (&once, load, NULL);
-
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (loaded->problem != NULL)
-    {
-      g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_UNAVAILABLE, loaded->problem);
-      return NULL;
-    }
-  return &loaded->functions;
+  return ferry_shared_library_load (&libcurl, error) ? &functions : NULL;
 }
