@@ -9,24 +9,12 @@
  */
 #include "build-config.h"
 
-#include <gmime/gmime.h>
 #include <string.h>
 
 #include "core/errors.h"
 #include "core/printable-text.h"
+#include "outbox/outbox-gmime.h"
 #include "outbox/outbox-message.h"
-
-static void
-ensure_gmime (void)
-{
-  static gsize initialized = 0;
-
-  if (g_once_init_enter (&initialized))
-    {
-      g_mime_init ();
-      g_once_init_leave (&initialized, 1);
-    }
-}
 
 /* Finds the end of the line starting at @p: the position after its LF, or
  * @end for a last line with none. */
@@ -111,21 +99,31 @@ is_envelope_address (const char *address)
   return strchr (address, '@') != NULL && is_safe_for_smtp (address);
 }
 
-static void
-collect_mailboxes (InternetAddressList *list, GPtrArray *out)
+/* GMime's own type macros would call its _get_type() functions by name,
+ * which are looked up at run time here (outbox-gmime.c). */
+static gboolean
+is_address_of_type (InternetAddress *address, GType (*get_type) (void))
 {
-  int n = list != NULL ? internet_address_list_length (list) : 0;
+  return G_TYPE_CHECK_INSTANCE_TYPE (address, get_type ());
+}
+
+static void
+collect_mailboxes (const FerryOutboxGMime *gmime, InternetAddressList *list, GPtrArray *out)
+{
+  int n = list != NULL ? gmime->internet_address_list_length (list) : 0;
 
   for (int i = 0; i < n; i++)
     {
-      InternetAddress *address = internet_address_list_get_address (list, i);
+      InternetAddress *address = gmime->internet_address_list_get_address (list, i);
 
-      if (INTERNET_ADDRESS_IS_GROUP (address))
-        collect_mailboxes (internet_address_group_get_members (INTERNET_ADDRESS_GROUP (address)),
-                           out);
-      else if (INTERNET_ADDRESS_IS_MAILBOX (address))
+      if (is_address_of_type (address, gmime->internet_address_group_get_type))
+        collect_mailboxes (
+            gmime, gmime->internet_address_group_get_members ((InternetAddressGroup *) address),
+            out);
+      else if (is_address_of_type (address, gmime->internet_address_mailbox_get_type))
         {
-          const char *addr = internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address));
+          const char *addr
+              = gmime->internet_address_mailbox_get_addr ((InternetAddressMailbox *) address);
           gboolean seen = FALSE;
 
           for (guint j = 0; j < out->len && !seen; j++)
@@ -137,32 +135,35 @@ collect_mailboxes (InternetAddressList *list, GPtrArray *out)
 }
 
 static char *
-display_addresses (InternetAddressList *list)
+display_addresses (const FerryOutboxGMime *gmime, InternetAddressList *list)
 {
-  if (list == NULL || internet_address_list_length (list) == 0)
+  if (list == NULL || gmime->internet_address_list_length (list) == 0)
     return NULL;
-  return internet_address_list_to_string (list, NULL, FALSE);
+  return gmime->internet_address_list_to_string (list, NULL, FALSE);
 }
 
 /* Only the header is handed to GMime: the body is not ours to read, and
  * parsing a large MIME body would cost time the mail reader waits for. */
 static GMimeMessage *
-parse_with_gmime (const char *header, gsize len)
+parse_with_gmime (const FerryOutboxGMime *gmime, const char *header, gsize len)
 {
   GMimeStream *stream;
   GMimeParser *parser;
   GMimeMessage *parsed;
 
   /* GMime 3.2 defines no autoptr cleanups, hence the manual unrefs. */
-  ensure_gmime ();
-  stream = g_mime_stream_mem_new_with_buffer (header, len);
-  parser = g_mime_parser_new_with_stream (stream);
-  g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
-  parsed = g_mime_parser_construct_message (parser, NULL);
+  stream = gmime->stream_mem_new_with_buffer (header, len);
+  parser = gmime->parser_new_with_stream (stream);
+  gmime->parser_set_format (parser, GMIME_FORMAT_MESSAGE);
+  parsed = gmime->parser_construct_message (parser, NULL);
   g_object_unref (parser);
   g_object_unref (stream);
   return parsed;
 }
+
+/* The fields whose addresses the message is sent to (RFC 5322 §3.6.3). */
+static const GMimeAddressType recipient_fields[]
+    = { GMIME_ADDRESS_TYPE_TO, GMIME_ADDRESS_TYPE_CC, GMIME_ADDRESS_TYPE_BCC };
 
 /**
  * ferry_outbox_message_parse:
@@ -179,7 +180,9 @@ FerryOutboxHeaders *
 ferry_outbox_message_parse (GBytes *message, GError **error)
 {
   g_autoptr (FerryOutboxHeaders) headers = NULL;
+  const FerryOutboxGMime *gmime;
   g_autoptr (GObject) parsed = NULL;
+  GMimeMessage *parsed_message;
   InternetAddressList *from;
   const char *subject;
   gsize len, header_len;
@@ -202,38 +205,43 @@ ferry_outbox_message_parse (GBytes *message, GError **error)
   header_len = header_length (data, len, error);
   if (header_len == 0)
     return NULL;
+  gmime = ferry_outbox_gmime_get (error);
+  if (gmime == NULL)
+    return NULL;
 
-  parsed = G_OBJECT (parse_with_gmime (data, header_len));
-  if (parsed == NULL)
+  parsed_message = parse_with_gmime (gmime, data, header_len);
+  if (parsed_message == NULL)
     {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_DATA, "The message header cannot be parsed");
       return NULL;
     }
+  parsed = G_OBJECT (parsed_message);
 
   headers = g_new0 (FerryOutboxHeaders, 1);
   headers->recipients = g_ptr_array_new_with_free_func (g_free);
 
-  from = g_mime_message_get_from (GMIME_MESSAGE (parsed));
-  if (from != NULL && internet_address_list_length (from) > 0)
+  from = gmime->message_get_addresses (parsed_message, GMIME_ADDRESS_TYPE_FROM);
+  if (from != NULL && gmime->internet_address_list_length (from) > 0)
     {
       g_autoptr (GPtrArray) mailboxes = g_ptr_array_new_with_free_func (g_free);
-      collect_mailboxes (from, mailboxes);
+      collect_mailboxes (gmime, from, mailboxes);
       /* The envelope sender is the first From address fit for SMTP; with
        * none, the account's address stands in, as without a From. */
       for (guint i = 0; i < mailboxes->len && headers->from_address == NULL; i++)
         if (is_envelope_address (g_ptr_array_index (mailboxes, i)))
           headers->from_address = g_strdup (g_ptr_array_index (mailboxes, i));
     }
-  headers->from = display_addresses (from);
-  headers->to = display_addresses (g_mime_message_get_to (GMIME_MESSAGE (parsed)));
+  headers->from = display_addresses (gmime, from);
+  headers->to = display_addresses (
+      gmime, gmime->message_get_addresses (parsed_message, GMIME_ADDRESS_TYPE_TO));
 
-  subject = g_mime_message_get_subject (GMIME_MESSAGE (parsed));
+  subject = gmime->message_get_subject (parsed_message);
   if (subject != NULL)
     headers->subject = g_utf8_make_valid (subject, -1);
 
-  collect_mailboxes (g_mime_message_get_to (GMIME_MESSAGE (parsed)), headers->recipients);
-  collect_mailboxes (g_mime_message_get_cc (GMIME_MESSAGE (parsed)), headers->recipients);
-  collect_mailboxes (g_mime_message_get_bcc (GMIME_MESSAGE (parsed)), headers->recipients);
+  for (gsize i = 0; i < G_N_ELEMENTS (recipient_fields); i++)
+    collect_mailboxes (gmime, gmime->message_get_addresses (parsed_message, recipient_fields[i]),
+                       headers->recipients);
 
   return g_steal_pointer (&headers);
 }
@@ -251,6 +259,24 @@ ferry_outbox_headers_free (FerryOutboxHeaders *headers)
   g_free (headers);
 }
 
+/* Adds the mailboxes of the address list @text to @mailboxes; a list
+ * spanning lines is no command-line address and adds none. Fails only
+ * when GMime cannot be loaded. */
+static gboolean
+parse_address_list (const char *text, GPtrArray *mailboxes, GError **error)
+{
+  const FerryOutboxGMime *gmime = ferry_outbox_gmime_get (error);
+  g_autoptr (GObject) list = NULL;
+
+  if (gmime == NULL)
+    return FALSE;
+  if (strpbrk (text, "\r\n") != NULL)
+    return TRUE;
+  list = G_OBJECT (gmime->internet_address_list_parse (NULL, text));
+  collect_mailboxes (gmime, (InternetAddressList *) list, mailboxes);
+  return TRUE;
+}
+
 /**
  * ferry_outbox_message_parse_address:
  * @text: an address as given on a command line: `me@example.org` or
@@ -263,7 +289,6 @@ ferry_outbox_headers_free (FerryOutboxHeaders *headers)
 char *
 ferry_outbox_message_parse_address (const char *text, GError **error)
 {
-  g_autoptr (GObject) list = NULL;
   g_autoptr (GPtrArray) mailboxes = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *stripped = NULL;
 
@@ -273,12 +298,8 @@ ferry_outbox_message_parse_address (const char *text, GError **error)
   if (*stripped == '\0' || g_str_equal (stripped, "<>"))
     return g_strdup ("");
 
-  ensure_gmime ();
-  if (strpbrk (stripped, "\r\n") == NULL)
-    {
-      list = G_OBJECT (internet_address_list_parse (NULL, stripped));
-      collect_mailboxes (INTERNET_ADDRESS_LIST (list), mailboxes);
-    }
+  if (!parse_address_list (stripped, mailboxes, error))
+    return NULL;
 
   if (mailboxes->len != 1)
     {
@@ -312,18 +333,13 @@ ferry_outbox_message_parse_address (const char *text, GError **error)
 gboolean
 ferry_outbox_message_add_recipients (const char *text, GPtrArray *recipients, GError **error)
 {
-  g_autoptr (GObject) list = NULL;
   g_autoptr (GPtrArray) mailboxes = g_ptr_array_new_with_free_func (g_free);
 
   g_return_val_if_fail (text != NULL, FALSE);
   g_return_val_if_fail (recipients != NULL, FALSE);
 
-  ensure_gmime ();
-  if (strpbrk (text, "\r\n") == NULL)
-    {
-      list = G_OBJECT (internet_address_list_parse (NULL, text));
-      collect_mailboxes (INTERNET_ADDRESS_LIST (list), mailboxes);
-    }
+  if (!parse_address_list (text, mailboxes, error))
+    return FALSE;
   if (mailboxes->len == 0)
     {
       g_autofree char *shown = ferry_printable_text (text, -1);
