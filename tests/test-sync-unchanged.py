@@ -56,6 +56,12 @@ class UnchangedFoldersTest(unittest.TestCase):
         self.assertEqual(result.returncode, EX_OK, result.stderr.decode())
         return self.proxy.stats()[stat]
 
+    def sync_turns(self):
+        """The round trips of one sync, and what began each, for the
+        failure message: a lost or extra turn says which it was."""
+        turns = self.sync("client_turns")
+        return turns, f"{turns} turns: {self.proxy.client_turn_starts!r}"
+
     CAPABILITIES_NOTE = "imap-capabilities"
 
     def capabilities_note(self):
@@ -108,13 +114,14 @@ class UnchangedFoldersTest(unittest.TestCase):
         self.assertIn("SASL-IR", before.split())
         self.assertNotIn("AUTH=PLAIN", after.split())
         self.set_capabilities_note(None)
-        unknown_turns = self.sync("client_turns")
+        unknown_turns, unknown_said = self.sync_turns()
         self.assertEqual(self.capabilities_note(), known)
-        known_turns = self.sync("client_turns")
-        self.assertEqual(known_turns, unknown_turns - 1)
+        known_turns, known_said = self.sync_turns()
+        self.assertEqual(known_turns, unknown_turns - 1,
+                         f"known: {known_said}; unknown: {unknown_said}")
         if self.condstore:
             # The login with ENABLE and LIST, then LOGOUT.
-            self.assertEqual(known_turns, 2)
+            self.assertEqual(known_turns, 2, known_said)
         self.assertInSync()
 
     def test_a_changed_folder_costs_one_round_trip(self):
@@ -130,9 +137,9 @@ class UnchangedFoldersTest(unittest.TestCase):
         inbox = sorted(self.server.messages("INBOX"))
         self.server.set_flags("INBOX", inbox[5], ["\\Flagged"])
         self.server.expunge("INBOX", [inbox[6]])
-        turns = self.sync("client_turns")
+        turns, said = self.sync_turns()
         if self.condstore:
-            self.assertEqual(turns, 3)
+            self.assertEqual(turns, 3, said)
         self.assertInSync()
 
     def test_a_folder_made_anew_is_listed_whole(self):
