@@ -269,6 +269,33 @@ class UnchangedFoldersTest(unittest.TestCase):
             self.assertLess(self.sync(), 3_000)
         self.assertInSync()
 
+    def test_every_connection_asks_as_enabled(self):
+        """A second connection (max-connections) asks for a folder's
+        changes as its ENABLE allows: with QRESYNC, VANISHED, never the
+        UID SEARCH of every UID that stands in for it without (RFC 7162
+        3.2.6). That ENABLE goes out with the login, unanswered; the
+        question waits for its answer. INBOX gets new mail, fetched in two
+        more round trips, so that Archive falls to the second connection."""
+        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=50)
+        self.addCleanup(self.proxy.stop)
+        self.configure()
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+        for folder in ("INBOX", "Archive"):
+            uids = sorted(self.server.messages(folder))
+            self.server.set_flags(folder, uids[3], ["\\Flagged"])
+            self.server.expunge(folder, [uids[4]])
+        for i in range(3):
+            self.server.append("INBOX", mail_corpus.make_message(20 + i, "INBOX", 3))
+        log = self.sync_logged()
+        self.assertEqual(log.count("C: F1 AUTHENTICATE"), 2, log)
+        for folder in ("INBOX", "Archive"):
+            self.assertEqual(f"{folder}: only what changed on the server" in log,
+                             self.condstore and self.qresync, log)
+        self.assertEqual("UID SEARCH" in log, self.condstore and not self.qresync, log)
+        self.assertInSync()
+
     def test_local_changes_are_seen(self):
         self.sync()
         time.sleep(MARGIN)

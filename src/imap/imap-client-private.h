@@ -119,6 +119,8 @@ gboolean ferry_imap_client_wait (FerryImapClient *self,
                                  GCancellable *cancellable,
                                  GError **error);
 gboolean ferry_imap_client_check (FerryImapClient *self, FerryImapCommand *command, GError **error);
+gboolean
+ferry_imap_client_wait_enabled (FerryImapClient *self, GCancellable *cancellable, GError **error);
 /* Makes command @index of a pipeline, sets @command to it, and sends it. */
 typedef gboolean (*FerryImapStartFunc) (FerryImapClient *self,
                                         guint index,

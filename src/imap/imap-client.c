@@ -393,6 +393,25 @@ ferry_imap_client_wait (FerryImapClient *self,
 }
 
 /**
+ * ferry_imap_client_wait_enabled:
+ *
+ * Waits for the answer to an ENABLE in flight, if there is one. A command
+ * whose form depends on what was enabled (VANISHED or not, RFC 7162
+ * 3.2.6) must wait for it: ferry_imap_client_is_enabled() knows only what
+ * was answered. After a pipelined login the answer comes with the
+ * login's, so this costs no round trip there.
+ */
+gboolean
+ferry_imap_client_wait_enabled (FerryImapClient *self, GCancellable *cancellable, GError **error)
+{
+  /* Not ferry_imap_client_wait(): the ENABLE is freed once answered. */
+  while (self->enabling != NULL)
+    if (!read_one (self, cancellable, error))
+      return FALSE;
+  return TRUE;
+}
+
+/**
  * ferry_imap_client_wait_continuation:
  *
  * Waits until the server asks for the rest of @command with "+", or

@@ -516,7 +516,9 @@ ferry_imap_client_select_with_changes (FerryImapClient *self,
   g_return_val_if_fail (info != NULL && changes != NULL, FALSE);
 
   *changes = NULL;
-  if (!select_begin (self, mailbox, FALSE, info, &selecting, cancellable, error))
+  /* Before the SELECT, so that the question goes out with it. */
+  if (!ferry_imap_client_wait_enabled (self, cancellable, error)
+      || !select_begin (self, mailbox, FALSE, info, &selecting, cancellable, error))
     return FALSE;
   /* Without CONDSTORE there is no question to ask; a failure to send
    * it is the connection's, which the SELECT's answer reports too. */

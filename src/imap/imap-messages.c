@@ -695,6 +695,8 @@ ferry_imap_client_fetch_changes_begin (FerryImapClient *self,
                    "%s does not offer CONDSTORE, which tells what changed", self->host);
       return NULL;
     }
+  if (!ferry_imap_client_wait_enabled (self, cancellable, error))
+    return NULL;
   changes = g_new0 (FerryImapChanges, 1);
   changes->client = self;
   changes->qresync = ferry_imap_client_is_enabled (self, "QRESYNC");
@@ -850,7 +852,8 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
   g_return_val_if_fail (self != NULL && since_modseq > 0, FALSE);
   g_return_val_if_fail (self->selected != NULL, FALSE);
 
-  if (!check_tellable (self, ferry_imap_client_is_enabled (self, "QRESYNC"), known, error))
+  if (!ferry_imap_client_wait_enabled (self, cancellable, error)
+      || !check_tellable (self, ferry_imap_client_is_enabled (self, "QRESYNC"), known, error))
     return FALSE;
   changes = ferry_imap_client_fetch_changes_begin (self, since_modseq, cancellable, error);
   return changes != NULL
