@@ -294,14 +294,24 @@ explain_keyring_error (GError **error)
                message);
 }
 
-/* The values are the account's: the table lives no longer than it. */
+/* What every password of @account for @service has, whatever its host and
+ * user were when stored. The values are the account's: the table lives no
+ * longer than it. */
 static GHashTable *
-password_attributes (const FerryAccount *account, FerryService service)
+account_attributes (const FerryAccount *account, FerryService service)
 {
   GHashTable *attributes = g_hash_table_new (g_str_hash, g_str_equal);
 
   g_hash_table_insert (attributes, "account", account->name);
   g_hash_table_insert (attributes, "service", (char *) ferry_service_to_string (service));
+  return attributes;
+}
+
+static GHashTable *
+password_attributes (const FerryAccount *account, FerryService service)
+{
+  GHashTable *attributes = account_attributes (account, service);
+
   g_hash_table_insert (attributes, "host", (char *) host_of (account, service));
   g_hash_table_insert (attributes, "user", (char *) user_of (account, service));
   return attributes;
@@ -444,9 +454,7 @@ ferry_secrets_clear_password (const FerryAccount *account,
   keyring = reach_keyring (error);
   if (keyring == NULL)
     return FALSE;
-  attributes = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_insert (attributes, "account", account->name);
-  g_hash_table_insert (attributes, "service", (char *) ferry_service_to_string (service));
+  attributes = account_attributes (account, service);
   any = keyring->password_clearv_sync (&password_schema, attributes, cancellable, &local_error);
   if (local_error != NULL)
     {

@@ -1,8 +1,9 @@
 /* shared-library.c: a library opened when it is first needed
  *
  * Some libraries Ferry uses are needed by few of its runs but cost every
- * run their loading and relocation: libcurl (delivery only) and libsecret
- * (the keyring, which an account with a password-command never asks).
+ * run their loading and relocation: libcurl (delivery only), libsecret
+ * (the keyring, which an account with a password-command never asks) and
+ * GMime (reading a message, which a sync never does).
  * They are opened with GModule by the soname of the ABI Ferry is compiled
  * against, made resident, and the functions Ferry calls are looked up
  * into a struct of pointers with the library's own signatures.
