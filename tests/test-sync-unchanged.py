@@ -62,6 +62,17 @@ class UnchangedFoldersTest(unittest.TestCase):
         turns = self.sync("client_turns")
         return turns, f"{turns} turns: {self.proxy.client_turn_starts!r}"
 
+    def settle_behind_latency(self, latency_ms):
+        """From now on through a proxy whose answers reach Ferry
+        @latency_ms late, so that pieces of one flight are not taken for
+        two; synced twice, the margin apart, so that every stamp holds."""
+        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=latency_ms)
+        self.addCleanup(self.proxy.stop)
+        self.configure()
+        self.sync()
+        time.sleep(MARGIN)
+        self.sync()
+
     CAPABILITIES_NOTE = "imap-capabilities"
 
     def capabilities_note(self):
@@ -100,14 +111,7 @@ class UnchangedFoldersTest(unittest.TestCase):
         login, ENABLE and LIST go out together: one round trip less than
         when they are not known, which a resync of unchanged folders
         over a slow link mostly is."""
-        # Answers reach Ferry later than it can send what it sends at
-        # once, so that pieces of one flight are not taken for two.
-        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=30)
-        self.addCleanup(self.proxy.stop)
-        self.configure()
-        self.sync()
-        time.sleep(MARGIN)
-        self.sync()
+        self.settle_behind_latency(30)
         known = self.capabilities_note()
         before, after = known.split("\n")
         self.assertIn("AUTH=PLAIN", before.split())
@@ -128,12 +132,7 @@ class UnchangedFoldersTest(unittest.TestCase):
         """A folder the server changed is selected and asked what changed
         since the last sync in one flight (RFC 7162 CHANGEDSINCE, sent
         behind the SELECT): the login, that one flight, and LOGOUT."""
-        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=30)
-        self.addCleanup(self.proxy.stop)
-        self.configure()
-        self.sync()
-        time.sleep(MARGIN)
-        self.sync()
+        self.settle_behind_latency(30)
         inbox = sorted(self.server.messages("INBOX"))
         self.server.set_flags("INBOX", inbox[5], ["\\Flagged"])
         self.server.expunge("INBOX", [inbox[6]])
@@ -276,12 +275,7 @@ class UnchangedFoldersTest(unittest.TestCase):
         3.2.6). That ENABLE goes out with the login, unanswered; the
         question waits for its answer. INBOX gets new mail, fetched in two
         more round trips, so that Archive falls to the second connection."""
-        self.proxy = TcpProxy(self.server.imap_port, latency_ms_to_client=50)
-        self.addCleanup(self.proxy.stop)
-        self.configure()
-        self.sync()
-        time.sleep(MARGIN)
-        self.sync()
+        self.settle_behind_latency(50)
         for folder in ("INBOX", "Archive"):
             uids = sorted(self.server.messages(folder))
             self.server.set_flags(folder, uids[3], ["\\Flagged"])
