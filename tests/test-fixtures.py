@@ -485,6 +485,20 @@ class TcpProxyTest(unittest.TestCase):
             self.assertLess(proxy.bytes_to_server - before, 25000)
         self.assertEqual(len(self.server.messages("Big")), 1)
 
+    def test_settle_waits_for_what_a_client_said_before_hanging_up(self):
+        """A client that sends LOGOUT and hangs up at once, as Ferry does,
+        is counted in full once settle() returns, even though its words
+        are still on their way to the server."""
+        with TcpProxy(self.server.imap_port, latency_ms_to_server=300) as proxy:
+            client = socket.create_connection((proxy.host, proxy.port), timeout=10)
+            self.assertTrue(client.recv(1024).startswith(b"* OK"))
+            self.assertFalse(proxy.settle(timeout=0.2), "settled with a client connected")
+            client.sendall(b"a1 LOGOUT\r\n")
+            client.close()
+            self.assertTrue(proxy.settle())
+            self.assertEqual(proxy.bytes_to_server, len(b"a1 LOGOUT\r\n"))
+            self.assertEqual(proxy.client_turns, 1)
+
     def test_latency_and_bandwidth(self):
         with TcpProxy(self.server.imap_port, latency_ms=100) as proxy:
             conn = self.login_through(proxy)

@@ -42,6 +42,7 @@ class CompressTest(unittest.TestCase):
         self.proxy.reset_counters()
         result = self.env.sync()
         self.assertEqual(result.returncode, EX_OK, result.stderr.decode())
+        self.assertTrue(self.proxy.settle(), "Ferry's connections did not close")
         return self.proxy.stats()
 
     def test_compressed_sync_is_the_same_sync_in_fewer_bytes(self):

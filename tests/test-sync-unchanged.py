@@ -54,6 +54,7 @@ class UnchangedFoldersTest(unittest.TestCase):
         self.proxy.reset_counters()
         result = self.env.sync()
         self.assertEqual(result.returncode, EX_OK, result.stderr.decode())
+        self.assertTrue(self.proxy.settle(), "Ferry's connections did not close")
         return self.proxy.stats()[stat]
 
     def sync_turns(self):
