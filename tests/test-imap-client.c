@@ -1225,6 +1225,69 @@ bodies_clear (Bodies *bodies)
 }
 
 static void
+assert_received (Bodies *bodies, guint32 first, guint32 last)
+{
+  g_assert_cmpuint (g_hash_table_size (bodies->received), ==, last - first + 1);
+  for (guint32 uid = first; uid <= last; uid++)
+    {
+      g_autofree char *expected = make_message (uid);
+
+      g_assert_cmpstr (g_hash_table_lookup (bodies->received, GUINT_TO_POINTER (uid)), ==,
+                       expected);
+    }
+}
+
+/* Two body FETCHes in flight at once, and a command behind them: each
+ * body reaches the fetch that asked for it, whichever is waited for
+ * first. One freed unfinished has its bodies dropped. */
+static void
+test_fetch_bodies_in_flight (Fixture *f, gconstpointer data)
+{
+  g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) infos = NULL;
+  const guint32 first[] = { 1, 2, 3 }, second[] = { 4, 5, 6 };
+  FerryImapBodies *fetching_first, *fetching_second;
+  Bodies one, two;
+
+  append_messages (f, client, "INBOX", 6);
+  select_mailbox (client, "INBOX", NULL);
+  bodies_init (&one, f);
+  bodies_init (&two, f);
+  fetching_first = ferry_imap_client_fetch_bodies_begin (
+      client, first, G_N_ELEMENTS (first), bodies_open, bodies_close, &one, NULL, &error);
+  g_assert_no_error (error);
+  fetching_second = ferry_imap_client_fetch_bodies_begin (
+      client, second, G_N_ELEMENTS (second), bodies_open, bodies_close, &two, NULL, &error);
+  g_assert_no_error (error);
+  infos
+      = ferry_imap_client_fetch_info (client, first, 1, FERRY_IMAP_FETCH_MESSAGE_ID, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (infos->len, ==, 1);
+  g_assert_true (ferry_imap_client_fetch_bodies_finish (client, fetching_second, NULL, &error));
+  g_assert_true (ferry_imap_client_fetch_bodies_finish (client, fetching_first, NULL, &error));
+  g_assert_no_error (error);
+  assert_received (&one, 1, 3);
+  assert_received (&two, 4, 6);
+  bodies_clear (&one);
+  bodies_clear (&two);
+
+  bodies_init (&one, f);
+  bodies_init (&two, f);
+  ferry_imap_bodies_free (ferry_imap_client_fetch_bodies_begin (
+      client, first, G_N_ELEMENTS (first), bodies_open, bodies_close, &one, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ferry_imap_client_fetch_bodies (client, second, G_N_ELEMENTS (second), bodies_open,
+                                                 bodies_close, &two, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_hash_table_size (one.received), ==, 0);
+  assert_received (&two, 4, 6);
+  bodies_clear (&one);
+  bodies_clear (&two);
+  logout (client);
+}
+
+static void
 test_fetch_bodies (Fixture *f, gconstpointer data)
 {
   g_autoptr (FerryImapClient) client = log_in_dovecot (f, FERRY_SECURITY_TLS);
@@ -2322,6 +2385,7 @@ main (int argc, char **argv)
   ADD ("append-and-fetch", set_up_dovecot, test_append_and_fetch);
   ADD ("large-message", set_up_dovecot, test_large_message);
   ADD ("fetch-bodies", set_up_dovecot, test_fetch_bodies);
+  ADD ("fetch-bodies-in-flight", set_up_dovecot, test_fetch_bodies_in_flight);
   ADD ("store", set_up_dovecot, test_store);
   ADD ("expunge", set_up_dovecot, test_expunge);
   ADD ("move", set_up_dovecot, test_move);

@@ -142,6 +142,20 @@ class UnchangedFoldersTest(unittest.TestCase):
             self.assertEqual(turns, 3, said)
         self.assertInSync()
 
+    def test_batches_of_new_mail_are_asked_for_ahead(self):
+        """New mail comes in batches of 64 messages, each asked for
+        before the one before has arrived: the server sends one after
+        the other without waiting for a round trip (src/sync/
+        sync-messages.c, copy_batches()). Of three batches, the first
+        two go out together."""
+        self.settle_behind_latency(30)
+        mail_corpus.fill(self.server, "INBOX", 150, start=600)
+        turns, said = self.sync_turns()
+        body_turns = [start for start in self.proxy.client_turn_starts
+                      if b"BODY.PEEK[])" in start]
+        self.assertEqual(len(body_turns), 2, said)
+        self.assertInSync()
+
     def test_a_folder_made_anew_is_listed_whole(self):
         """The changes asked with the SELECT are for the folder the last
         sync knew; a folder of the same name made anew (another

@@ -37,6 +37,9 @@ typedef struct
   gboolean got_continuation;
   FerryImapResponse *response; /* the tagged response, once it came */
   gboolean fence;              /* see ferry_imap_client_fence() */
+  /* A body FETCH whose handler takes only the bodies it asked for: it
+   * may go out past the fences of others like it. */
+  gboolean own_bodies_only;
 } FerryImapCommand;
 
 typedef enum
@@ -77,7 +80,12 @@ struct _FerryImapClient
   GSList *abandoned; /* FerryImapCommand, owned */
   gboolean authenticated;
   gboolean logging_out;
-  guint n_fences; /* fences in flight */
+  guint n_fences;      /* fences in flight */
+  guint n_body_fences; /* those of them that are own_bodies_only */
+  /* UID -> the body FETCH in flight that asked for it and has not got it
+   * yet (imap-messages.c): with several in flight, each body goes to
+   * its own. */
+  GHashTable *body_owners;
 
   char *selected; /* UTF-8 name, or NULL */
   guint32 exists;

@@ -68,7 +68,9 @@ ferry_imap_client_abandon (FerryImapClient *client, FerryImapCommand *command)
   client->abandoned = g_slist_prepend (client->abandoned, command);
 }
 
-/* Holds back every command sent from now on until @command is answered. */
+/* Holds back every command sent from now on until @command is answered;
+ * a body FETCH that takes only its own bodies is held back only by
+ * commands that are not. */
 void
 ferry_imap_client_fence (FerryImapClient *self, FerryImapCommand *command)
 {
@@ -76,6 +78,14 @@ ferry_imap_client_fence (FerryImapClient *self, FerryImapCommand *command)
     return;
   command->fence = TRUE;
   self->n_fences++;
+  if (command->own_bodies_only)
+    self->n_body_fences++;
+}
+
+static guint
+fences_before (FerryImapClient *self, FerryImapCommand *command)
+{
+  return command->own_bodies_only ? self->n_fences - self->n_body_fences : self->n_fences;
 }
 
 void
@@ -101,6 +111,7 @@ client_break (FerryImapClient *self, GError *failure, GError **error)
     }
   g_queue_clear (&self->in_flight);
   self->n_fences = 0;
+  self->n_body_fences = 0;
   self->continuation_for = NULL;
   g_propagate_error (error, failure);
   return FALSE;
@@ -286,6 +297,8 @@ dispatch_tagged (FerryImapClient *self, FerryImapResponse *response, GError **er
       g_queue_delete_link (&self->in_flight, l);
       if (command->fence)
         self->n_fences--;
+      if (command->fence && command->own_bodies_only)
+        self->n_body_fences--;
       if (self->continuation_for == command)
         self->continuation_for = NULL;
       command->response = response;
@@ -532,7 +545,7 @@ ferry_imap_client_send_parts (FerryImapClient *self,
   g_autoptr (GString) line = NULL;
   gboolean ok = TRUE;
 
-  while (self->n_fences > 0)
+  while (fences_before (self, command) > 0)
     if (!read_one (self, cancellable, error))
       return FALSE;
   for (gsize i = 0; i < n_parts; i++)
@@ -850,6 +863,7 @@ client_new (FerryImapConnection *connection, const char *user)
   self->capabilities = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->capabilities, NULL);
   self->enabled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->body_owners = g_hash_table_new (NULL, NULL);
   return self;
 }
 
@@ -1007,6 +1021,7 @@ ferry_imap_client_unref (FerryImapClient *self)
   g_strfreev (self->expected_capabilities);
   g_ptr_array_unref (self->capabilities);
   g_hash_table_unref (self->enabled);
+  g_hash_table_unref (self->body_owners);
   g_clear_error (&self->broken);
   g_free (self->selected);
   g_free (self->host);

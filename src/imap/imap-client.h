@@ -89,6 +89,7 @@ typedef enum
 /* A LIST sent, its answer not read yet. */
 typedef struct _FerryImapListing FerryImapListing;
 typedef struct _FerryImapChanges FerryImapChanges;
+typedef struct _FerryImapBodies FerryImapBodies;
 
 /* What SELECT or EXAMINE reported. */
 typedef struct
@@ -291,6 +292,19 @@ gboolean ferry_imap_client_fetch_body (FerryImapClient *self,
                                        guint64 *size,
                                        GCancellable *cancellable,
                                        GError **error);
+FerryImapBodies *ferry_imap_client_fetch_bodies_begin (FerryImapClient *self,
+                                                       const guint32 *uids,
+                                                       gsize n_uids,
+                                                       FerryImapBodyOpenFunc open_func,
+                                                       FerryImapBodyCloseFunc close_func,
+                                                       gpointer user_data,
+                                                       GCancellable *cancellable,
+                                                       GError **error);
+gboolean ferry_imap_client_fetch_bodies_finish (FerryImapClient *self,
+                                                FerryImapBodies *bodies,
+                                                GCancellable *cancellable,
+                                                GError **error);
+void ferry_imap_bodies_free (FerryImapBodies *bodies);
 gboolean ferry_imap_client_fetch_bodies (FerryImapClient *self,
                                          const guint32 *uids,
                                          gsize n_uids,
@@ -353,6 +367,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapClient, ferry_imap_client_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapMailbox, ferry_imap_mailbox_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapListing, ferry_imap_listing_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapChanges, ferry_imap_changes_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapBodies, ferry_imap_bodies_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapMessageInfo, ferry_imap_message_info_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryImapCopyResult, ferry_imap_copy_result_free)
 

@@ -866,7 +866,6 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
 typedef struct
 {
   FerryImapClient *client;
-  GHashTable *wanted; /* UIDs asked for and not received yet */
   FerryImapBodyOpenFunc open_func;
   FerryImapBodyCloseFunc close_func;
   gpointer user_data;
@@ -878,7 +877,26 @@ typedef struct
   int spool_fd; /* a temporary file, or -1 */
   guint64 size; /* bytes written so far */
   gboolean write_failed;
+  gboolean claimed; /* the body literal being read is this request's */
 } BodyRequest;
+
+static gboolean
+body_wanted (BodyRequest *request, guint32 uid)
+{
+  return g_hash_table_lookup (request->client->body_owners, GUINT_TO_POINTER (uid)) == request;
+}
+
+/* With several body FETCHes in flight (RFC 3501 5.5), each body goes to
+ * the one that asked for it, and one that none asked for to the first,
+ * which drops it. A body whose UID comes only after it is the first's
+ * too: should another have asked for it, that one finds it missing. */
+static gboolean
+body_is_for_another (BodyRequest *request, guint32 uid)
+{
+  gpointer owner = g_hash_table_lookup (request->client->body_owners, GUINT_TO_POINTER (uid));
+
+  return owner != NULL && owner != request;
+}
 
 static void
 body_fail (BodyRequest *request, GError *error)
@@ -947,6 +965,7 @@ reset_body (BodyRequest *request)
   request->spool_fd = -1;
   request->size = 0;
   request->write_failed = FALSE;
+  request->claimed = FALSE;
 }
 
 /* Hands the caller's descriptor back, saying whether it got all of it. */
@@ -975,15 +994,21 @@ on_body_literal (FerryImapClient *self, FerryImapParser *parser, gpointer user_d
   const FerryImapValue *items;
   guint32 uid = 0;
 
+  gboolean has_uid;
+
   if (!literal_is_item (parser, "BODY[]"))
     return FALSE;
   items = ferry_imap_parser_literal_parent (parser, NULL);
+  has_uid = get_u32 (ferry_imap_value_lookup (items, "UID"), &uid);
+  if (has_uid && body_is_for_another (request, uid))
+    return FALSE;
   reset_body (request);
+  request->claimed = TRUE;
   if (request->error == NULL)
     {
-      if (!get_u32 (ferry_imap_value_lookup (items, "UID"), &uid))
+      if (!has_uid)
         request->spool_fd = open_spool (request);
-      else if (g_hash_table_contains (request->wanted, GUINT_TO_POINTER (uid)))
+      else if (body_wanted (request, uid))
         {
           request->uid = uid;
           request->fd = open_body (request, uid);
@@ -1039,7 +1064,7 @@ deliver_body (BodyRequest *request, guint32 uid, const FerryImapValue *body)
 
   if (body->type == FERRY_IMAP_VALUE_STREAMED && request->fd >= 0)
     return !request->write_failed && request->uid == uid;
-  if (request->error != NULL || !g_hash_table_contains (request->wanted, GUINT_TO_POINTER (uid)))
+  if (request->error != NULL || !body_wanted (request, uid))
     return FALSE;
   if (body->type == FERRY_IMAP_VALUE_STREAMED && request->spool_fd >= 0)
     {
@@ -1079,30 +1104,236 @@ on_body (FerryImapClient *self, const FerryImapResponse *response, gpointer user
   if (!get_u32 (ferry_imap_value_lookup (items, "UID"), &uid) || uid == 0)
     body_fail (request, g_error_new (FERRY_ERROR, FERRY_ERROR_PROTOCOL,
                                      "%s sent a message without its UID", self->host));
+  else if (!request->claimed && body_is_for_another (request, uid))
+    return FALSE;
   request->uid = request->uid != 0 ? request->uid : uid;
 
   complete = uid != 0 && deliver_body (request, uid, body);
   if (request->fd >= 0)
     close_body (request, request->uid, complete);
   if (complete)
-    g_hash_table_remove (request->wanted, GUINT_TO_POINTER (uid));
+    g_hash_table_remove (self->body_owners, GUINT_TO_POINTER (uid));
   reset_body (request);
   return TRUE;
 }
 
+struct _FerryImapBodies
+{
+  FerryImapClient *client;
+  GArray *uids;        /* guint32, as asked for */
+  GPtrArray *commands; /* FerryImapCommand, owned */
+  BodyRequest request;
+};
+
+/* The UIDs of @bodies are not waited for any more. */
+static void
+disown_bodies (FerryImapBodies *bodies)
+{
+  for (guint i = 0; i < bodies->uids->len; i++)
+    {
+      gpointer uid = GUINT_TO_POINTER (g_array_index (bodies->uids, guint32, i));
+
+      if (g_hash_table_lookup (bodies->client->body_owners, uid) == &bodies->request)
+        g_hash_table_remove (bodies->client->body_owners, uid);
+    }
+}
+
+/* Reads and drops the body of a FETCH nobody waits for any more, unless
+ * a later one asked for it too. */
+static gboolean
+discard_body_literal (FerryImapClient *self, FerryImapParser *parser, gpointer user_data)
+{
+  guint32 uid;
+
+  if (!literal_is_item (parser, "BODY[]"))
+    return FALSE;
+  if (get_u32 (ferry_imap_value_lookup (ferry_imap_parser_literal_parent (parser, NULL), "UID"),
+               &uid)
+      && g_hash_table_contains (self->body_owners, GUINT_TO_POINTER (uid)))
+    return FALSE;
+  ferry_imap_parser_stream_literal (parser, discard_bytes, NULL);
+  return TRUE;
+}
+
 /**
- * ferry_imap_client_fetch_bodies:
- * @uids: UIDs in the selected mailbox
+ * ferry_imap_client_fetch_bodies_begin:
+ * @uids: (array length=n_uids): UIDs in the selected mailbox, a batch:
+ *   every command goes out at once
  * @open_func: called for each message as its body begins (or, when the
  *   server sends its UID only after the body, once the body is in a
  *   temporary file), for a descriptor to write it to
  * @close_func: called once for every descriptor @open_func gave
+ *
+ * Asks for whole messages (BODY.PEEK[], which leaves \Seen alone) and
+ * returns without waiting: the bodies flow in while the caller does
+ * something else (makes the last batch durable), and are read by
+ * ferry_imap_client_fetch_bodies_finish(), or by any command sent before
+ * that, which waits for them first. So @open_func and @close_func may be
+ * called from either.
+ *
+ * Returns: (transfer full) (nullable): the bodies being fetched
+ */
+FerryImapBodies *
+ferry_imap_client_fetch_bodies_begin (FerryImapClient *self,
+                                      const guint32 *uids,
+                                      gsize n_uids,
+                                      FerryImapBodyOpenFunc open_func,
+                                      FerryImapBodyCloseFunc close_func,
+                                      gpointer user_data,
+                                      GCancellable *cancellable,
+                                      GError **error)
+{
+  g_autoptr (FerryImapBodies) bodies = NULL;
+  g_autoptr (GPtrArray) sets = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (uids != NULL || n_uids == 0, NULL);
+  g_return_val_if_fail (open_func != NULL && close_func != NULL, NULL);
+  g_return_val_if_fail (self->selected != NULL, NULL);
+
+  if (!ferry_imap_client_check_usable (self, error))
+    return NULL;
+  bodies = g_new0 (FerryImapBodies, 1);
+  bodies->client = self;
+  bodies->uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), (guint) n_uids);
+  g_array_append_vals (bodies->uids, uids, (guint) n_uids);
+  bodies->commands = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_imap_command_free);
+  bodies->request = (BodyRequest){
+    .client = self,
+    .open_func = open_func,
+    .close_func = close_func,
+    .user_data = user_data,
+    .fd = -1,
+    .spool_fd = -1,
+  };
+  for (gsize i = 0; i < n_uids; i++)
+    g_hash_table_insert (self->body_owners, GUINT_TO_POINTER (uids[i]), &bodies->request);
+  sets = uid_sets (uids, n_uids);
+  for (guint i = 0; i < sets->len; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("UID FETCH %s (UID BODY.PEEK[])",
+                                               (char *) g_ptr_array_index (sets, i));
+      FerryImapCommand *command
+          = ferry_imap_command_new (self, "UID FETCH", on_body, on_body_literal, &bodies->request);
+
+      command->own_bodies_only = TRUE;
+      g_ptr_array_add (bodies->commands, command);
+      if (!ferry_imap_client_send (self, command, line, cancellable, error))
+        return NULL;
+    }
+  /* Its FETCH responses are ones a later command could take for its own,
+   * unless that is another body FETCH. */
+  for (guint i = 0; i < bodies->commands->len; i++)
+    ferry_imap_client_fence (self, g_ptr_array_index (bodies->commands, i));
+  return g_steal_pointer (&bodies);
+}
+
+/* Waits for every command of @bodies; the first refusal is the error. */
+static gboolean
+wait_bodies (FerryImapBodies *bodies, GCancellable *cancellable, GError **error)
+{
+  GError *refused = NULL;
+
+  for (guint i = 0; i < bodies->commands->len; i++)
+    {
+      FerryImapCommand *command = g_ptr_array_index (bodies->commands, i);
+      GError *local_error = NULL;
+
+      if (!ferry_imap_client_wait (bodies->client, command, cancellable, error))
+        {
+          g_clear_error (&refused);
+          return FALSE;
+        }
+      if (!ferry_imap_client_check (bodies->client, command, &local_error))
+        ferry_imap_set_first_error (&refused, local_error);
+    }
+  if (refused != NULL)
+    {
+      g_propagate_error (error, refused);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Gives back the descriptor of a body cut short. */
+static void
+end_body_request (BodyRequest *request)
+{
+  if (request->fd >= 0)
+    close_body (request, request->uid, FALSE);
+  reset_body (request);
+}
+
+/**
+ * ferry_imap_client_fetch_bodies_finish:
+ * @bodies: (transfer full): what ferry_imap_client_fetch_bodies_begin() gave
  * @error: a failure of @open_func or @close_func, G_IO_ERROR when writing
  *   a descriptor fails; the connection stays usable after those
  *
- * Fetches whole messages (BODY.PEEK[], which leaves \Seen alone). UIDs
- * that are not in the mailbox (any more) get no calls. After the first
- * failure, the bodies still coming are read and dropped.
+ * Waits for the rest of the bodies. UIDs that are not in the mailbox
+ * (any more) got no calls. After the first failure, the bodies still
+ * coming are read and dropped.
+ */
+gboolean
+ferry_imap_client_fetch_bodies_finish (FerryImapClient *self,
+                                       FerryImapBodies *bodies,
+                                       GCancellable *cancellable,
+                                       GError **error)
+{
+  g_autoptr (FerryImapBodies) owned = bodies;
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL && bodies != NULL && bodies->client == self, FALSE);
+
+  ok = wait_bodies (owned, cancellable, error);
+  end_body_request (&owned->request);
+  if (!ok)
+    return FALSE;
+  if (owned->request.error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&owned->request.error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * ferry_imap_bodies_free:
+ *
+ * Frees bodies not finished. Their answers, if not read yet, are left to
+ * the client, which drops them before it sends anything else; no more
+ * calls are made.
+ */
+void
+ferry_imap_bodies_free (FerryImapBodies *bodies)
+{
+  if (bodies == NULL)
+    return;
+  for (guint i = 0; i < bodies->commands->len; i++)
+    {
+      FerryImapCommand *command = g_ptr_array_index (bodies->commands, i);
+
+      if (command->response == NULL && ferry_imap_client_is_usable (bodies->client))
+        {
+          ferry_imap_client_abandon (bodies->client, command);
+          /* Bodies are larger than any literal the parser would hold. */
+          command->on_literal = discard_body_literal;
+          bodies->commands->pdata[i] = NULL;
+        }
+    }
+  g_ptr_array_unref (bodies->commands);
+  end_body_request (&bodies->request);
+  g_clear_error (&bodies->request.error);
+  disown_bodies (bodies);
+  g_array_unref (bodies->uids);
+  g_free (bodies);
+}
+
+/**
+ * ferry_imap_client_fetch_bodies:
+ *
+ * ferry_imap_client_fetch_bodies_begin(), then
+ * ferry_imap_client_fetch_bodies_finish().
  */
 gboolean
 ferry_imap_client_fetch_bodies (FerryImapClient *self,
@@ -1114,48 +1345,10 @@ ferry_imap_client_fetch_bodies (FerryImapClient *self,
                                 GCancellable *cancellable,
                                 GError **error)
 {
-  g_autoptr (GHashTable) wanted = g_hash_table_new (NULL, NULL);
-  g_autoptr (GPtrArray) sets = NULL;
-  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-  BodyRequest request = {
-    .client = self,
-    .wanted = wanted,
-    .open_func = open_func,
-    .close_func = close_func,
-    .user_data = user_data,
-    .fd = -1,
-    .spool_fd = -1,
-  };
-  gboolean ok;
+  FerryImapBodies *bodies = ferry_imap_client_fetch_bodies_begin (
+      self, uids, n_uids, open_func, close_func, user_data, cancellable, error);
 
-  g_return_val_if_fail (self != NULL, FALSE);
-  g_return_val_if_fail (uids != NULL || n_uids == 0, FALSE);
-  g_return_val_if_fail (open_func != NULL && close_func != NULL, FALSE);
-  g_return_val_if_fail (self->selected != NULL, FALSE);
-
-  for (gsize i = 0; i < n_uids; i++)
-    g_hash_table_add (wanted, GUINT_TO_POINTER (uids[i]));
-  sets = uid_sets (uids, n_uids);
-  for (guint i = 0; i < sets->len; i++)
-    g_ptr_array_add (lines, g_strdup_printf ("UID FETCH %s (UID BODY.PEEK[])",
-                                             (char *) g_ptr_array_index (sets, i)));
-
-  ok = ferry_imap_client_run_all (self, "UID FETCH", lines, on_body, on_body_literal, &request,
-                                  cancellable, error);
-  if (request.fd >= 0)
-    close_body (&request, request.uid, FALSE);
-  reset_body (&request);
-  if (!ok)
-    {
-      g_clear_error (&request.error);
-      return FALSE;
-    }
-  if (request.error != NULL)
-    {
-      g_propagate_error (error, request.error);
-      return FALSE;
-    }
-  return TRUE;
+  return bodies != NULL && ferry_imap_client_fetch_bodies_finish (self, bodies, cancellable, error);
 }
 
 typedef struct

@@ -805,8 +805,8 @@ start_copy (FolderSync *fs, Side from, FerryStoreMessage *message, Copy *copy, G
 }
 
 /* The whole batch in one go: one round trip for 64 messages, not 64. */
-static gboolean
-fetch_batch (FolderSync *fs, Side from, GArray *copies, GError **error)
+static FerryStoreFetch *
+begin_fetch (FolderSync *fs, Side from, GArray *copies)
 {
   g_autofree const char **ids = g_new (const char *, copies->len);
   g_autofree int *fds = g_new (int, copies->len);
@@ -817,7 +817,7 @@ fetch_batch (FolderSync *fs, Side from, GArray *copies, GError **error)
       ids[i] = copy->source->id;
       fds[i] = copy->append->fd;
     }
-  return ferry_store_fetch_many (fs->stores[from], ids, fds, copies->len, error);
+  return ferry_store_fetch_many_begin (fs->stores[from], ids, fds, copies->len);
 }
 
 static void
@@ -993,37 +993,6 @@ batch_end (GPtrArray *wanted, guint start)
   return end;
 }
 
-/* Copies @wanted from @start to @end, as one batch. */
-static gboolean
-copy_batch (FolderSync *fs,
-            Side from,
-            GPtrArray *wanted,
-            guint start,
-            guint end,
-            GArray *batch,
-            GError **error)
-{
-  Side to = OTHER (from);
-
-  for (guint i = start; i < end; i++)
-    {
-      Copy copy = { NULL, NULL, NULL };
-
-      if (!start_copy (fs, from, g_ptr_array_index (wanted, i), &copy, error))
-        {
-          abort_copies (fs, to, batch, 0);
-          return FALSE;
-        }
-      g_array_append_val (batch, copy);
-    }
-  if (!fetch_batch (fs, from, batch, error))
-    {
-      abort_copies (fs, to, batch, 0);
-      return FALSE;
-    }
-  return land_copies (fs, to, batch, error);
-}
-
 /* A copy to a side that cannot name it in advance is found again by its
  * Message-ID after a crash, and a pair by it after a move. They are asked
  * for ahead of the copies, MESSAGE_ID_AHEAD at a time, so that a first
@@ -1043,15 +1012,126 @@ fetch_message_ids_ahead (
   return ferry_store_fetch_message_ids (fs->stores[from], next, error);
 }
 
+/* A batch of copies: asked for, then written, made durable and recorded
+ * together. The next one is asked for before this one is received, so
+ * that the server sends one after the other without waiting for a round
+ * trip, and while this one is made durable. */
+typedef struct
+{
+  GArray *copies; /* Copy */
+  guint end;      /* where in the wanted messages the batch ends */
+  FerryStoreFetch *fetch;
+} Batch;
+
+static void
+batch_init (Batch *batch)
+{
+  batch->copies = g_array_new (FALSE, TRUE, sizeof (Copy));
+  g_array_set_clear_func (batch->copies, (GDestroyNotify) copy_clear);
+  batch->end = 0;
+  batch->fetch = NULL;
+}
+
+/* Drops what the batch holds: its fetch, the copies not landed. */
+static void
+batch_clear (FolderSync *fs, Side to, Batch *batch)
+{
+  g_clear_pointer (&batch->fetch, ferry_store_fetch_free);
+  abort_copies (fs, to, batch->copies, 0);
+  g_array_set_size (batch->copies, 0);
+}
+
+static void
+batch_free (FolderSync *fs, Side to, Batch *batch)
+{
+  batch_clear (fs, to, batch);
+  g_array_unref (batch->copies);
+}
+
+/* Starts the copies of @wanted from @start, as one batch. */
+static gboolean
+prepare_batch (FolderSync *fs,
+               Side from,
+               GPtrArray *wanted,
+               guint start,
+               guint *ahead,
+               Batch *batch,
+               GError **error)
+{
+  if (!fetch_message_ids_ahead (fs, from, wanted, start, ahead, error))
+    return FALSE;
+  batch->end = MIN (batch_end (wanted, start), *ahead);
+  for (guint i = start; i < batch->end; i++)
+    {
+      Copy copy = { NULL, NULL, NULL };
+
+      if (!start_copy (fs, from, g_ptr_array_index (wanted, i), &copy, error))
+        {
+          batch_clear (fs, OTHER (from), batch);
+          return FALSE;
+        }
+      g_array_append_val (batch->copies, copy);
+    }
+  return TRUE;
+}
+
+/* Copies @wanted, a batch at a time, each asked for while the one before
+ * is on its way. */
+static gboolean
+copy_batches (FolderSync *fs, Side from, GPtrArray *wanted, GError **error)
+{
+  Side to = OTHER (from);
+  Batch batches[2];
+  Batch *this = &batches[0], *next = &batches[1];
+  guint ahead = 0;
+  gboolean ok;
+
+  batch_init (this);
+  batch_init (next);
+  ok = prepare_batch (fs, from, wanted, 0, &ahead, this, error);
+  while (ok && this->copies->len > 0)
+    {
+      Batch *landed = this;
+      GError *next_error = NULL;
+
+      /* A batch that cannot be begun does not keep this one from landing. */
+      if (this->end < wanted->len)
+        prepare_batch (fs, from, wanted, this->end, &ahead, next, &next_error);
+      /* The first two are asked for together, the others each while the
+       * one before is on its way. */
+      if (this->fetch == NULL)
+        this->fetch = begin_fetch (fs, from, this->copies);
+      if (next->copies->len > 0)
+        next->fetch = begin_fetch (fs, from, next->copies);
+      ok = ferry_store_fetch_many_finish (fs->stores[from], g_steal_pointer (&this->fetch), error)
+           && land_copies (fs, to, this->copies, error);
+      if (next_error != NULL)
+        {
+          if (ok)
+            g_propagate_error (error, next_error);
+          else
+            g_error_free (next_error);
+          ok = FALSE;
+        }
+      if (!ok)
+        break;
+      g_array_set_size (this->copies, 0);
+      report_progress (fs, this->end, wanted->len);
+      this = next;
+      next = landed;
+    }
+  batch_free (fs, to, this);
+  batch_free (fs, to, next);
+  return ok;
+}
+
 static gboolean
 copy_new_messages_from (FolderSync *fs, Side from, GError **error)
 {
   Side to = OTHER (from);
   g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
   g_autoptr (GPtrArray) wanted = g_ptr_array_new ();
-  g_autoptr (GArray) batch = g_array_new (FALSE, TRUE, sizeof (Copy));
 
-  g_array_set_clear_func (batch, (GDestroyNotify) copy_clear);
   for (guint i = 0; i < fs->lists[from]->len; i++)
     {
       FerryStoreMessage *message = g_ptr_array_index (fs->lists[from], i);
@@ -1080,17 +1160,7 @@ copy_new_messages_from (FolderSync *fs, Side from, GError **error)
         fs->stats.uploaded += wanted->len;
       return TRUE;
     }
-  for (guint start = 0, end, ahead = 0; start < wanted->len; start = end)
-    {
-      if (!fetch_message_ids_ahead (fs, from, wanted, start, &ahead, error))
-        return FALSE;
-      end = MIN (batch_end (wanted, start), ahead);
-      if (!copy_batch (fs, from, wanted, start, end, batch, error))
-        return FALSE;
-      g_array_set_size (batch, 0);
-      report_progress (fs, end, wanted->len);
-    }
-  return TRUE;
+  return copy_batches (fs, from, wanted, error);
 }
 
 static gboolean

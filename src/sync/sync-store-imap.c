@@ -403,9 +403,24 @@ imap_store_fetch (FerryStore *store, const char *id, int fd, GError **error)
 
 typedef struct
 {
+  GArray *uids;          /* guint32, as asked for */
   GHashTable *fd_of_uid; /* uid -> fd + 1 */
   GHashTable *complete;  /* uids written whole */
+  FerryImapBodies *fetching;
 } Bodies;
+
+static void
+bodies_free (Bodies *bodies)
+{
+  /* First: it may still hand a descriptor back. */
+  ferry_imap_bodies_free (bodies->fetching);
+  g_array_unref (bodies->uids);
+  g_hash_table_unref (bodies->fd_of_uid);
+  g_hash_table_unref (bodies->complete);
+  g_free (bodies);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Bodies, bodies_free)
 
 static int
 open_body (guint32 uid, gpointer user_data, GError **error)
@@ -432,38 +447,58 @@ close_body (
   return ferry_line_endings_to_lf_in_place (fd, NULL, error);
 }
 
-static gboolean
-imap_store_fetch_many (
+static gpointer
+imap_store_fetch_many_begin (
     FerryStore *store, const char *const *ids, const int *fds, guint n, GError **error)
 {
   FerryImapStore *self = imap_store (store);
-  g_autoptr (GHashTable) fd_of_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autoptr (GHashTable) complete = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autoptr (GArray) uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n);
-  Bodies bodies = { fd_of_uid, complete };
+  g_autoptr (Bodies) bodies = g_new0 (Bodies, 1);
 
+  bodies->uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n);
+  bodies->fd_of_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  bodies->complete = g_hash_table_new (g_direct_hash, g_direct_equal);
   for (guint i = 0; i < n; i++)
     {
       guint32 uid;
 
       if (!uid_of (ids[i], &uid, error))
-        return FALSE;
-      g_array_append_val (uids, uid);
-      g_hash_table_insert (fd_of_uid, GUINT_TO_POINTER (uid), GINT_TO_POINTER (fds[i] + 1));
+        return NULL;
+      g_array_append_val (bodies->uids, uid);
+      g_hash_table_insert (bodies->fd_of_uid, GUINT_TO_POINTER (uid), GINT_TO_POINTER (fds[i] + 1));
     }
-  if (!ferry_imap_client_fetch_bodies (self->client, (const guint32 *) uids->data, uids->len,
-                                       open_body, close_body, &bodies, self->cancellable, error))
+  bodies->fetching = ferry_imap_client_fetch_bodies_begin (
+      self->client, (const guint32 *) bodies->uids->data, bodies->uids->len, open_body, close_body,
+      bodies, self->cancellable, error);
+  return bodies->fetching != NULL ? g_steal_pointer (&bodies) : NULL;
+}
+
+static gboolean
+imap_store_fetch_many_finish (FerryStore *store, gpointer pending, GError **error)
+{
+  FerryImapStore *self = imap_store (store);
+  g_autoptr (Bodies) bodies = pending;
+  GArray *uids = bodies->uids;
+
+  if (!ferry_imap_client_fetch_bodies_finish (self->client, g_steal_pointer (&bodies->fetching),
+                                              self->cancellable, error))
     return FALSE;
   /* A message another client expunged meanwhile is not sent at all: its
    * file must not be kept empty. */
   for (guint i = 0; i < uids->len; i++)
-    if (!g_hash_table_contains (complete, GUINT_TO_POINTER (g_array_index (uids, guint32, i))))
+    if (!g_hash_table_contains (bodies->complete,
+                                GUINT_TO_POINTER (g_array_index (uids, guint32, i))))
       return g_set_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
                           _ ("Message %u is gone from %s (another client expunged it?); the "
                              "next sync goes on without it"),
                           g_array_index (uids, guint32, i), store->description),
              FALSE;
   return TRUE;
+}
+
+static void
+imap_store_fetch_many_abandon (FerryStore *store, gpointer pending)
+{
+  bodies_free (pending);
 }
 
 /* The message is gathered in an unlinked temporary file first: APPEND
@@ -751,7 +786,9 @@ static const FerryStoreClass imap_store_class = {
   .list_changes = imap_store_list_changes,
   .fetch_message_ids = imap_store_fetch_message_ids,
   .fetch = imap_store_fetch,
-  .fetch_many = imap_store_fetch_many,
+  .fetch_many_begin = imap_store_fetch_many_begin,
+  .fetch_many_finish = imap_store_fetch_many_finish,
+  .fetch_many_abandon = imap_store_fetch_many_abandon,
   .append_begin = imap_store_append_begin,
   .append_commit = imap_store_append_commit,
   .append_commit_many = imap_store_append_commit_many,

@@ -395,30 +395,92 @@ ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error)
   return self->klass->fetch (self, id, fd, error);
 }
 
+struct _FerryStoreFetch
+{
+  FerryStore *store; /* a reference */
+  gpointer pending;  /* the store's fetch in flight, or NULL */
+  GError *error;     /* why it could not be begun, or what a fetch done at once failed with */
+};
+
 /**
- * ferry_store_fetch_many:
+ * ferry_store_fetch_many_begin:
  * @self: a #FerryStore with a folder selected
  * @ids: (array length=n): messages of that folder
  * @fds: (array length=n): where to write each of them
  * @n: how many
- * @error: return location for a #GError
  *
  * As ferry_store_fetch() for each, but without waiting for one message
- * before asking for the next where the store can (IMAP pipelining): on a
- * slow link that is most of the time a batch takes.
+ * before asking for the next, and without waiting for any where the store
+ * can (IMAP pipelining): the caller makes the last batch durable while
+ * this one is on its way, which on a slow link is most of the time a
+ * batch takes. A store that cannot fetches them here. Nothing else may be
+ * asked of @self until the fetch is finished or freed.
+ *
+ * Returns: (transfer full): the fetch, for ferry_store_fetch_many_finish(),
+ *   which tells whether it succeeded
+ */
+FerryStoreFetch *
+ferry_store_fetch_many_begin (FerryStore *self, const char *const *ids, const int *fds, guint n)
+{
+  FerryStoreFetch *fetch;
+
+  g_return_val_if_fail (self != NULL && (n == 0 || (ids != NULL && fds != NULL)), NULL);
+
+  fetch = g_new0 (FerryStoreFetch, 1);
+  fetch->store = ferry_store_ref (self);
+  if (n == 0)
+    return fetch;
+  if (self->klass->fetch_many_begin != NULL)
+    {
+      fetch->pending = self->klass->fetch_many_begin (self, ids, fds, n, &fetch->error);
+      return fetch;
+    }
+  for (guint i = 0; i < n && fetch->error == NULL; i++)
+    ferry_store_fetch (self, ids[i], fds[i], &fetch->error);
+  return fetch;
+}
+
+/**
+ * ferry_store_fetch_many_finish:
+ * @fetch: (transfer full): what ferry_store_fetch_many_begin() gave
+ *
+ * Waits for the messages of @fetch to be written whole.
  */
 gboolean
-ferry_store_fetch_many (
-    FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error)
+ferry_store_fetch_many_finish (FerryStore *self, FerryStoreFetch *fetch, GError **error)
 {
-  g_return_val_if_fail (self != NULL && (n == 0 || (ids != NULL && fds != NULL)), FALSE);
+  gboolean ok;
 
-  if (self->klass->fetch_many != NULL)
-    return n == 0 || self->klass->fetch_many (self, ids, fds, n, error);
-  for (guint i = 0; i < n; i++)
-    if (!ferry_store_fetch (self, ids[i], fds[i], error))
-      return FALSE;
-  return TRUE;
+  g_return_val_if_fail (self != NULL && fetch != NULL && fetch->store == self, FALSE);
+
+  if (fetch->pending != NULL)
+    ok = self->klass->fetch_many_finish (self, g_steal_pointer (&fetch->pending), error);
+  else
+    {
+      ok = fetch->error == NULL;
+      if (!ok)
+        g_propagate_error (error, g_steal_pointer (&fetch->error));
+    }
+  ferry_store_fetch_free (fetch);
+  return ok;
+}
+
+/**
+ * ferry_store_fetch_free:
+ *
+ * Drops a fetch that is not finished: nothing more is written to its
+ * descriptors, which stay the caller's.
+ */
+void
+ferry_store_fetch_free (FerryStoreFetch *fetch)
+{
+  if (fetch == NULL)
+    return;
+  if (fetch->pending != NULL)
+    fetch->store->klass->fetch_many_abandon (fetch->store, fetch->pending);
+  g_clear_error (&fetch->error);
+  ferry_store_unref (fetch->store);
+  g_free (fetch);
 }
 
 /**

@@ -18,6 +18,7 @@
 G_BEGIN_DECLS
 
 typedef struct _FerryStore FerryStore;
+typedef struct _FerryStoreFetch FerryStoreFetch;
 
 typedef enum
 {
@@ -120,9 +121,14 @@ typedef struct
   /* Optional, for a store whose listing leaves sizes unknown. */
   gboolean (*fetch_sizes) (FerryStore *self, GPtrArray *messages, GError **error);
   gboolean (*fetch) (FerryStore *self, const char *id, int fd, GError **error);
-  /* Optional: several at once, as one round trip where the store can. */
-  gboolean (*fetch_many) (
+  /* Optional: several at once, as one round trip where the store can,
+   * asked for here and received by fetch_many_finish() while the engine
+   * does something else; what it returns is the store's own. */
+  gpointer (*fetch_many_begin) (
       FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error);
+  gboolean (*fetch_many_finish) (FerryStore *self, gpointer pending, GError **error);
+  /* Drops a fetch not finished; no more is written to its descriptors. */
+  void (*fetch_many_abandon) (FerryStore *self, gpointer pending);
 
   FerryStoreAppend *(*append_begin) (FerryStore *self, FerryMailFlags flags, GError **error);
   gboolean (*append_commit) (FerryStore *self, FerryStoreAppend *append, char **id, GError **error);
@@ -205,8 +211,10 @@ gboolean ferry_store_list_changes (FerryStore *self,
 gboolean ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error);
 gboolean ferry_store_fetch_sizes (FerryStore *self, GPtrArray *messages, GError **error);
 gboolean ferry_store_fetch (FerryStore *self, const char *id, int fd, GError **error);
-gboolean ferry_store_fetch_many (
-    FerryStore *self, const char *const *ids, const int *fds, guint n, GError **error);
+FerryStoreFetch *
+ferry_store_fetch_many_begin (FerryStore *self, const char *const *ids, const int *fds, guint n);
+gboolean ferry_store_fetch_many_finish (FerryStore *self, FerryStoreFetch *fetch, GError **error);
+void ferry_store_fetch_free (FerryStoreFetch *fetch);
 
 FerryStoreAppend *ferry_store_append_begin (FerryStore *self, FerryMailFlags flags, GError **error);
 gboolean
