@@ -71,8 +71,9 @@ struct _FerryImapClient
 
   GPtrArray *capabilities; /* upper case, NULL-terminated */
   gboolean capabilities_fresh;
-  GHashTable *enabled;        /* upper case */
-  FerryImapCommand *enabling; /* an ENABLE not answered yet, owned */
+  GHashTable *enabled;           /* upper case */
+  FerryImapCommand *enabling;    /* an ENABLE not answered yet, owned */
+  FerryImapCommand *compressing; /* a COMPRESS not answered yet, owned */
   /* A login whose answer is read with those of the commands sent after
    * it, which were built for the capabilities expected after it. */
   FerryImapCommand *logging_in; /* owned */

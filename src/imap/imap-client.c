@@ -285,6 +285,24 @@ finish_enable (FerryImapClient *self)
   ferry_imap_command_free (command);
 }
 
+/* Compression starts right after the CRLF of the OK (RFC 4978 3); a
+ * refusal only means that the session goes on as it was. */
+static gboolean
+finish_compress (FerryImapClient *self, GError **error)
+{
+  g_autoptr (FerryImapCommand) command = g_steal_pointer (&self->compressing);
+  GError *local_error = NULL;
+
+  if (command->response->status != FERRY_IMAP_STATUS_OK)
+    {
+      g_debug ("%s did not start compression: %s", self->host, command->response->text);
+      return TRUE;
+    }
+  if (!ferry_imap_connection_start_compression (self->connection, &local_error))
+    return client_break (self, local_error, error);
+  return TRUE;
+}
+
 static gboolean
 dispatch_tagged (FerryImapClient *self, FerryImapResponse *response, GError **error)
 {
@@ -307,6 +325,8 @@ dispatch_tagged (FerryImapClient *self, FerryImapResponse *response, GError **er
         command->on_response (self, response, command->user_data);
       if (command == self->enabling)
         finish_enable (self);
+      if (command == self->compressing)
+        return finish_compress (self, error);
       return TRUE;
     }
   client_break (self,
@@ -1016,6 +1036,7 @@ ferry_imap_client_unref (FerryImapClient *self)
   ferry_imap_connection_free (self->connection);
   g_queue_clear (&self->in_flight);
   ferry_imap_command_free (self->enabling);
+  ferry_imap_command_free (self->compressing);
   ferry_imap_command_free (self->logging_in);
   g_slist_free_full (self->abandoned, (GDestroyNotify) ferry_imap_command_free);
   g_strfreev (self->expected_capabilities);
@@ -1539,21 +1560,25 @@ ferry_imap_client_is_loopback (FerryImapClient *self)
 /**
  * ferry_imap_client_compress:
  *
- * Compresses the rest of the session with COMPRESS DEFLATE (RFC 4978),
- * which an authenticated session may ask for once. On a slow link a
- * listing shrinks to a fraction; bodies that are compressed already
- * (images, archives) do not.
+ * Asks for the rest of the session to be compressed with COMPRESS
+ * DEFLATE (RFC 4978), which an authenticated session may ask for once:
+ * behind a pipelined login too. On a slow link a listing shrinks to a
+ * fraction; bodies that are compressed already (images, archives) do
+ * not. No command may follow COMPRESS before its answer (RFC 4978 3), so
+ * commands sent later wait for it: sent last in a flight, it costs no
+ * round trip. A refusal only means the session stays as it was.
  *
  * Returns: %FALSE with %FERRY_ERROR_UNAVAILABLE when the server does not
- *   offer it, or with the server's refusal
+ *   offer it
  */
 gboolean
 ferry_imap_client_compress (FerryImapClient *self, GCancellable *cancellable, GError **error)
 {
-  GError *local_error = NULL;
+  FerryImapCommand *command;
 
   g_return_val_if_fail (self != NULL, FALSE);
-  g_return_val_if_fail (self->authenticated, FALSE);
+  g_return_val_if_fail (self->authenticated || self->logging_in != NULL, FALSE);
+  g_return_val_if_fail (self->compressing == NULL, FALSE);
 
   if (!ferry_imap_client_has_capability (self, "COMPRESS=DEFLATE"))
     {
@@ -1561,10 +1586,14 @@ ferry_imap_client_compress (FerryImapClient *self, GCancellable *cancellable, GE
                    "%s does not offer COMPRESS=DEFLATE", self->host);
       return FALSE;
     }
-  if (!ferry_imap_client_run (self, "COMPRESS", "COMPRESS DEFLATE", NULL, NULL, cancellable, error))
-    return FALSE;
-  if (!ferry_imap_connection_start_compression (self->connection, &local_error))
-    return client_break (self, local_error, error);
+  command = ferry_imap_command_new (self, "COMPRESS", NULL, NULL, NULL);
+  if (!ferry_imap_client_send (self, command, "COMPRESS DEFLATE", cancellable, error))
+    {
+      ferry_imap_command_free (command);
+      return FALSE;
+    }
+  self->compressing = command;
+  ferry_imap_client_fence (self, command);
   return TRUE;
 }
 

@@ -31,7 +31,6 @@ typedef struct
    * while the store has changed nothing since. */
   GHashTable *listed_stamps;
   guint listed_at_change;
-  gboolean compress_at_select;     /* COMPRESS before the first SELECT */
   FerryImapListing *login_listing; /* the LIST sent with the login */
   /* What changed in the selected folder, asked with its SELECT. */
   FerryImapChanges *changes;
@@ -209,12 +208,6 @@ select_folder (FerryImapStore *self,
 {
   g_clear_pointer (&self->selected, g_free);
   g_clear_pointer (&self->changes, ferry_imap_changes_free);
-  if (self->compress_at_select)
-    {
-      self->compress_at_select = FALSE;
-      if (!ferry_imap_client_compress (self->client, self->cancellable, error))
-        return FALSE;
-    }
   if (since_modseq == 0
           ? !ferry_imap_client_select (self->client, name, FALSE, &self->info, self->cancellable,
                                        error)
@@ -875,16 +868,19 @@ log_in_finish (FerryImapClient *client,
 }
 
 /* Worth it where bytes are dear: on a train, not to a server on this
- * machine. It starts only once a folder is to be selected, so that a sync
- * that finds nothing changed does not spend a round trip on it (no
- * command may follow COMPRESS before its answer, RFC 4978 3). */
+ * machine. No command may follow COMPRESS before its answer (RFC 4978 3):
+ * it goes last in the login's flight, where it costs no round trip. */
 static gboolean
-wants_compression (FerryImapClient *client, const FerryAccount *account)
+start_compression (FerryImapClient *client,
+                   const FerryAccount *account,
+                   GCancellable *cancellable,
+                   GError **error)
 {
-  return account->imap_compress != FERRY_COMPRESS_NO
-         && ferry_imap_client_has_capability (client, "COMPRESS=DEFLATE")
-         && (account->imap_compress != FERRY_COMPRESS_AUTO
-             || !ferry_imap_client_is_loopback (client));
+  if (account->imap_compress == FERRY_COMPRESS_NO
+      || !ferry_imap_client_has_capability (client, "COMPRESS=DEFLATE")
+      || (account->imap_compress == FERRY_COMPRESS_AUTO && ferry_imap_client_is_loopback (client)))
+    return TRUE;
+  return ferry_imap_client_compress (client, cancellable, error);
 }
 
 /* With QRESYNC the server says which messages went away since a modseq
@@ -945,7 +941,8 @@ start_session (FerryImapStore *self,
       if (self->login_listing == NULL)
         return FALSE;
     }
-  if (!log_in_finish (client, account, &as_expected, self->cancellable, error))
+  if (!start_compression (client, account, self->cancellable, error)
+      || !log_in_finish (client, account, &as_expected, self->cancellable, error))
     return FALSE;
   if (!as_expected)
     {
@@ -1014,7 +1011,6 @@ ferry_store_imap_new (const FerryAccount *account,
   self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   if (!start_session (self, account, secret, options, error))
     return NULL;
-  self->compress_at_select = wants_compression (self->client, account);
   return g_steal_pointer (&store);
 }
 
