@@ -1613,6 +1613,7 @@ test_fetch_changes (Fixture *f, gconstpointer data)
   g_autoptr (FerryImapChanges) changes = NULL;
   FerryImapMailboxInfo info;
   guint64 since;
+  guint32 uidnext;
 
   if (data != NULL)
     {
@@ -1630,6 +1631,7 @@ test_fetch_changes (Fixture *f, gconstpointer data)
 
   /* As a sync does: SELECT, then ask what changed since the last one. */
   since = info.highestmodseq;
+  uidnext = info.uidnext;
   select_mailbox (client, "INBOX", &info);
   g_assert_cmpuint (info.highestmodseq, >, since);
   ferry_imap_client_fetch_changes (client, since, known, G_N_ELEMENTS (known), &changed, &vanished,
@@ -1640,7 +1642,7 @@ test_fetch_changes (Fixture *f, gconstpointer data)
   g_clear_pointer (&vanished, g_array_unref);
 
   /* The same question, sent behind the SELECT. */
-  ferry_imap_client_select_with_changes (client, "INBOX", since, &info, &changes, NULL, &error);
+  ferry_imap_client_select_with_changes (client, "INBOX", since, 0, &info, &changes, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (changes);
   g_assert_cmpuint (info.exists, ==, 4);
@@ -1648,6 +1650,21 @@ test_fetch_changes (Fixture *f, gconstpointer data)
                                           G_N_ELEMENTS (known), &changed, &vanished, NULL, &error);
   g_assert_no_error (error);
   assert_changes (changed, vanished);
+  g_assert_null (message_at (changed, 1)->message_id);
+  g_clear_pointer (&changed, g_ptr_array_unref);
+  g_clear_pointer (&vanished, g_array_unref);
+
+  /* Told the UIDNEXT of then too: what arrived since comes with its
+   * Message-ID, and what only changed flags without. */
+  ferry_imap_client_select_with_changes (client, "INBOX", since, uidnext, &info, &changes, NULL,
+                                         &error);
+  g_assert_no_error (error);
+  ferry_imap_client_fetch_changes_finish (client, g_steal_pointer (&changes), known,
+                                          G_N_ELEMENTS (known), &changed, &vanished, NULL, &error);
+  g_assert_no_error (error);
+  assert_changes (changed, vanished);
+  g_assert_null (message_at (changed, 0)->message_id);
+  g_assert_nonnull (message_at (changed, 1)->message_id);
   g_clear_pointer (&changed, g_ptr_array_unref);
   g_clear_pointer (&vanished, g_array_unref);
 
@@ -1684,8 +1701,8 @@ test_changes_not_wanted (Fixture *f, gconstpointer data)
   append_messages (f, client, "INBOX", 5);
   create_mailbox (client, "Empty");
 
-  g_assert_false (
-      ferry_imap_client_select_with_changes (client, "Nowhere", 1, &info, &changes, NULL, &error));
+  g_assert_false (ferry_imap_client_select_with_changes (client, "Nowhere", 1, 0, &info, &changes,
+                                                         NULL, &error));
   g_assert_nonnull (error);
   g_assert_true (g_str_has_prefix (error->message, "127.0.0.1 refused SELECT"));
   g_assert_null (changes);
@@ -1694,7 +1711,7 @@ test_changes_not_wanted (Fixture *f, gconstpointer data)
 
   /* All five messages changed since modseq 1; the answer is dropped,
    * and a FETCH of one message gets that one only. */
-  ferry_imap_client_select_with_changes (client, "INBOX", 1, &info, &changes, NULL, &error);
+  ferry_imap_client_select_with_changes (client, "INBOX", 1, 0, &info, &changes, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&changes, ferry_imap_changes_free);
   infos = ferry_imap_client_fetch_info (client, third, 1, 0, NULL, &error);
@@ -1706,10 +1723,10 @@ test_changes_not_wanted (Fixture *f, gconstpointer data)
    * INBOX's messages is not taken for one about Empty's. */
   select_mailbox (client, "Empty", &info);
   since = info.highestmodseq;
-  ferry_imap_client_select_with_changes (client, "INBOX", 1, &info, &changes, NULL, &error);
+  ferry_imap_client_select_with_changes (client, "INBOX", 1, 0, &info, &changes, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&changes, ferry_imap_changes_free);
-  ferry_imap_client_select_with_changes (client, "Empty", since, &info, &changes, NULL, &error);
+  ferry_imap_client_select_with_changes (client, "Empty", since, 0, &info, &changes, NULL, &error);
   g_assert_no_error (error);
   ferry_imap_client_fetch_changes_finish (client, g_steal_pointer (&changes), NULL, 0, &changed,
                                           &vanished, NULL, &error);
@@ -1719,7 +1736,7 @@ test_changes_not_wanted (Fixture *f, gconstpointer data)
   g_clear_pointer (&vanished, g_array_unref);
 
   /* "1:*" in an empty mailbox. */
-  ferry_imap_client_select_with_changes (client, "Empty", 1, &info, &changes, NULL, &error);
+  ferry_imap_client_select_with_changes (client, "Empty", 1, 0, &info, &changes, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (info.exists, ==, 0);
   ferry_imap_client_fetch_changes_finish (client, g_steal_pointer (&changes), third, 1, &changed,

@@ -279,6 +279,16 @@ static const char version_2_tables[]
       " far_stamp TEXT, near_stamp TEXT);"
       "INSERT INTO folder (name, far_validity, far_stamp) VALUES ('INBOX', 42, 'imap:42:1:0:3');";
 
+static const char version_3_tables[]
+    = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "INSERT INTO meta VALUES ('version', '3');"
+      "CREATE TABLE folder (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+      " far_validity INTEGER NOT NULL DEFAULT 0,"
+      " near_validity INTEGER NOT NULL DEFAULT 0,"
+      " far_stamp TEXT, near_stamp TEXT,"
+      " far_modseq INTEGER NOT NULL DEFAULT 0, copy_policy TEXT);"
+      "INSERT INTO folder (name, far_validity) VALUES ('INBOX', 42);";
+
 static GPtrArray *
 list_folders (FerrySyncState *state)
 {
@@ -291,8 +301,8 @@ list_folders (FerrySyncState *state)
 }
 
 /* A state an earlier version wrote (version 1 had no change stamps,
- * version 2 no modseq to ask for changes since) is read, and takes what
- * this version records. */
+ * version 2 no modseq to ask for changes since, version 3 no UIDNEXT) is
+ * read, and takes what this version records. */
 static void
 test_upgrade (Fixture *f, gconstpointer tables)
 {
@@ -311,11 +321,13 @@ test_upgrade (Fixture *f, gconstpointer tables)
   folder = folders->pdata[0];
   g_assert_cmpuint (folder->far_validity, ==, 42);
   g_assert_cmpuint (folder->far_modseq, ==, 0);
+  g_assert_cmpuint (folder->far_uidnext, ==, 0);
   g_assert_null (folder->copy_policy);
 
   g_free (folder->far_stamp);
   folder->far_stamp = g_strdup ("imap:42:7:6:100");
   folder->far_modseq = 99;
+  folder->far_uidnext = 7;
   folder->copy_policy = g_strdup ("max-size=0 expunge=3");
   g_assert_true (ferry_sync_state_begin (state, &error));
   g_assert_true (ferry_sync_state_update_folder (state, folder, &error));
@@ -329,6 +341,7 @@ test_upgrade (Fixture *f, gconstpointer tables)
   folder = folders->pdata[0];
   g_assert_cmpstr (folder->far_stamp, ==, "imap:42:7:6:100");
   g_assert_cmpuint (folder->far_modseq, ==, 99);
+  g_assert_cmpuint (folder->far_uidnext, ==, 7);
   g_assert_cmpstr (folder->copy_policy, ==, "max-size=0 expunge=3");
 }
 
@@ -348,6 +361,8 @@ main (int argc, char **argv)
   g_test_add ("/sync-state/upgrade-from-version-1", Fixture, version_1_tables, fixture_set_up,
               test_upgrade, fixture_tear_down);
   g_test_add ("/sync-state/upgrade-from-version-2", Fixture, version_2_tables, fixture_set_up,
+              test_upgrade, fixture_tear_down);
+  g_test_add ("/sync-state/upgrade-from-version-3", Fixture, version_3_tables, fixture_set_up,
               test_upgrade, fixture_tear_down);
   g_test_add ("/sync-state/notes", Fixture, NULL, fixture_set_up, test_notes, fixture_tear_down);
   g_test_add ("/sync-state/not-a-database", Fixture, NULL, fixture_set_up, test_not_a_database,

@@ -142,6 +142,18 @@ class UnchangedFoldersTest(unittest.TestCase):
             self.assertEqual(turns, 3, said)
         self.assertInSync()
 
+    def test_new_mail_comes_with_its_message_id(self):
+        """Mail that arrived since the last sync (from its UIDNEXT on) is
+        told with its Message-ID by the changes asked with the SELECT,
+        so that its bodies are asked for next: the login, that flight,
+        the bodies, and LOGOUT."""
+        self.settle_behind_latency(30)
+        mail_corpus.fill(self.server, "INBOX", 5, start=600)
+        turns, said = self.sync_turns()
+        if self.condstore:
+            self.assertEqual(turns, 4, said)
+        self.assertInSync()
+
     def test_batches_of_new_mail_are_asked_for_ahead(self):
         """New mail comes in batches of 64 messages, each asked for
         before the one before has arrived: the server sends one after

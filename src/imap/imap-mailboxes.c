@@ -490,6 +490,8 @@ ferry_imap_client_select (FerryImapClient *self,
  * ferry_imap_client_select_with_changes:
  * @mailbox: UTF-8 name
  * @since_modseq: the HIGHESTMODSEQ @mailbox had at the last look
+ * @new_from_uid: its UIDNEXT then, or 0: as for
+ *   ferry_imap_client_fetch_changes_begin()
  * @info: (out caller-allocates): what the server said about @mailbox
  * @changes: (out) (transfer full) (nullable): the changes since
  *   @since_modseq being fetched, or %NULL without CONDSTORE
@@ -504,6 +506,7 @@ gboolean
 ferry_imap_client_select_with_changes (FerryImapClient *self,
                                        const char *mailbox,
                                        guint64 since_modseq,
+                                       guint32 new_from_uid,
                                        FerryImapMailboxInfo *info,
                                        FerryImapChanges **changes,
                                        GCancellable *cancellable,
@@ -522,7 +525,8 @@ ferry_imap_client_select_with_changes (FerryImapClient *self,
     return FALSE;
   /* Without CONDSTORE there is no question to ask; a failure to send
    * it is the connection's, which the SELECT's answer reports too. */
-  fetching = ferry_imap_client_fetch_changes_begin (self, since_modseq, cancellable, NULL);
+  fetching
+      = ferry_imap_client_fetch_changes_begin (self, since_modseq, new_from_uid, cancellable, NULL);
   if (!select_finish (self, mailbox, &selecting, cancellable, error))
     return FALSE;
   *changes = g_steal_pointer (&fetching);

@@ -638,14 +638,37 @@ vanished_uids (
   return vanished;
 }
 
+/* Messages from @new_from_uid on arrived since: they come with their
+ * Message-IDs, which their copies are recorded with, rather than asked
+ * for in a round trip of their own. The older ones, which mostly only
+ * changed flags, do not. */
 static GPtrArray *
-changes_lines (FerryImapClient *self, const char *items, guint64 since_modseq, gboolean qresync)
+changes_lines (FerryImapClient *self,
+               const char *items,
+               guint64 since_modseq,
+               guint32 new_from_uid,
+               gboolean qresync)
 {
   GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
 
-  g_ptr_array_add (lines,
-                   g_strdup_printf ("UID FETCH 1:* %s (CHANGEDSINCE %" G_GUINT64_FORMAT "%s)",
-                                    items, since_modseq, qresync ? " VANISHED" : ""));
+  if (new_from_uid > 1)
+    {
+      g_autofree char *new_items = info_items (self, FERRY_IMAP_FETCH_MESSAGE_ID);
+
+      g_ptr_array_add (lines,
+                       g_strdup_printf ("UID FETCH 1:%u %s (CHANGEDSINCE %" G_GUINT64_FORMAT "%s)",
+                                        new_from_uid - 1, items, since_modseq,
+                                        qresync ? " VANISHED" : ""));
+      /* "n:*" names the last message also when its UID is below n (RFC
+       * 3501 6.4.8): then it is answered twice, which adds nothing. */
+      g_ptr_array_add (lines,
+                       g_strdup_printf ("UID FETCH %u:* %s (CHANGEDSINCE %" G_GUINT64_FORMAT ")",
+                                        new_from_uid, new_items, since_modseq));
+    }
+  else
+    g_ptr_array_add (lines,
+                     g_strdup_printf ("UID FETCH 1:* %s (CHANGEDSINCE %" G_GUINT64_FORMAT "%s)",
+                                      items, since_modseq, qresync ? " VANISHED" : ""));
   /* Without QRESYNC the server does not say what went away (RFC 7162
    * 3.1.4.1 keeps no record of it): the UIDs still there tell it, in a
    * few bytes as an ESEARCH set (RFC 4731), pipelined with the FETCH. */
@@ -668,6 +691,9 @@ struct _FerryImapChanges
 /**
  * ferry_imap_client_fetch_changes_begin:
  * @since_modseq: a HIGHESTMODSEQ the mailbox had
+ * @new_from_uid: the mailbox's UIDNEXT then, or 0 when unknown: the
+ *   messages from it on, which arrived since, are told with their
+ *   Message-IDs (FerryImapMessageInfo.message_id)
  *
  * Asks what changed since @since_modseq in the mailbox selected, or to
  * be selected by a SELECT sent before and not answered yet: the answer
@@ -681,6 +707,7 @@ struct _FerryImapChanges
 FerryImapChanges *
 ferry_imap_client_fetch_changes_begin (FerryImapClient *self,
                                        guint64 since_modseq,
+                                       guint32 new_from_uid,
                                        GCancellable *cancellable,
                                        GError **error)
 {
@@ -705,7 +732,7 @@ ferry_imap_client_fetch_changes_begin (FerryImapClient *self,
   changes->request
       = (ChangesRequest){ { .first_uid = 1 }, g_string_new (NULL), g_string_new (NULL) };
   info_request_init (&changes->request.info);
-  lines = changes_lines (self, changes->items, since_modseq, changes->qresync);
+  lines = changes_lines (self, changes->items, since_modseq, new_from_uid, changes->qresync);
   for (guint i = 0; i < lines->len; i++)
     {
       FerryImapCommand *command = ferry_imap_command_new (self, "UID FETCH", on_changes,
@@ -855,7 +882,7 @@ ferry_imap_client_fetch_changes (FerryImapClient *self,
   if (!ferry_imap_client_wait_enabled (self, cancellable, error)
       || !check_tellable (self, ferry_imap_client_is_enabled (self, "QRESYNC"), known, error))
     return FALSE;
-  changes = ferry_imap_client_fetch_changes_begin (self, since_modseq, cancellable, error);
+  changes = ferry_imap_client_fetch_changes_begin (self, since_modseq, 0, cancellable, error);
   return changes != NULL
          && ferry_imap_client_fetch_changes_finish (self, changes, known, n_known, changed,
                                                     vanished, cancellable, error);

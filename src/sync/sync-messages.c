@@ -54,7 +54,8 @@ typedef struct
   /* The far modseq up to which the far listing is complete: what the
    * next sync asks for changes since. */
   guint64 far_listed_modseq;
-  GHashTable *expunged; /* ids removed for good, of both sides */
+  guint32 far_listed_uidnext; /* the far UIDNEXT that goes with it */
+  GHashTable *expunged;       /* ids removed for good, of both sides */
   FerrySyncStats stats;
 } FolderSync;
 
@@ -281,6 +282,7 @@ list_far_changes (FolderSync *fs, gboolean far_unchanged, gboolean *listed, GErr
   if (far_unchanged)
     {
       fs->far_listed_modseq = fs->folder->far_modseq;
+      fs->far_listed_uidnext = fs->folder->far_uidnext;
       changed = g_ptr_array_new_with_free_func ((GDestroyNotify) ferry_store_message_free);
       vanished = g_ptr_array_new ();
     }
@@ -1374,10 +1376,12 @@ select_and_list (FolderSync *fs, const gboolean *unchanged, GError **error)
 
   if (!unchanged[FAR] && fs->folder->far_modseq != 0
           ? !ferry_store_select_folder_for_changes (fs->stores[FAR], fs->names[FAR],
-                                                    fs->folder->far_modseq, &fs->status[FAR], error)
+                                                    fs->folder->far_modseq, fs->folder->far_uidnext,
+                                                    &fs->status[FAR], error)
           : !ferry_store_select_folder (fs->stores[FAR], fs->names[FAR], &fs->status[FAR], error))
     return FALSE;
   fs->far_listed_modseq = fs->status[FAR].highest_modseq;
+  fs->far_listed_uidnext = fs->status[FAR].next_uid;
   if (unchanged[NEAR] && !list_changes_only (fs, &listed, error))
     return FALSE;
   if (listed)
@@ -1404,6 +1408,7 @@ save_folder_status (FolderSync *fs,
   gboolean same = folder->far_validity == fs->status[FAR].validity
                   && folder->near_validity == fs->status[NEAR].validity
                   && folder->far_modseq == fs->far_listed_modseq
+                  && folder->far_uidnext == fs->far_listed_uidnext
                   && g_strcmp0 (folder->copy_policy, policy) == 0;
   char **recorded[2] = { &folder->far_stamp, &folder->near_stamp };
 
@@ -1428,6 +1433,7 @@ save_folder_status (FolderSync *fs,
   folder->far_validity = fs->status[FAR].validity;
   folder->near_validity = fs->status[NEAR].validity;
   folder->far_modseq = fs->far_listed_modseq;
+  folder->far_uidnext = fs->far_listed_uidnext;
   g_free (folder->copy_policy);
   folder->copy_policy = g_steal_pointer (&policy);
   if (!ferry_sync_state_begin_record (fs->state, error))

@@ -17,7 +17,7 @@
 #include "core/test-hooks.h"
 #include "sync/sync-state.h"
 
-#define SCHEMA_VERSION  3
+#define SCHEMA_VERSION  4
 #define BUSY_POLL_US    100
 #define BUSY_TIMEOUT_US (10 * G_USEC_PER_SEC)
 
@@ -42,7 +42,8 @@ static const char schema[]
       "  far_stamp TEXT,"
       "  near_stamp TEXT,"
       "  far_modseq INTEGER NOT NULL DEFAULT 0,"
-      "  copy_policy TEXT);"
+      "  copy_policy TEXT,"
+      "  far_uidnext INTEGER NOT NULL DEFAULT 0);"
       "CREATE TABLE IF NOT EXISTS message ("
       "  folder INTEGER NOT NULL REFERENCES folder (id) ON DELETE CASCADE,"
       "  far_id TEXT,"
@@ -148,13 +149,15 @@ check_version (FerrySyncState *self, GError **error)
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
       sqlite3_reset (stmt);
-      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '3')",
+      return exec (self, "INSERT INTO meta (key, value) VALUES ('version', '4')",
                    "record its version", error);
     }
   version = g_ascii_strtoll ((const char *) sqlite3_column_text (stmt, 0), NULL, 10);
   sqlite3_reset (stmt);
   /* Version 1 had no change stamps, version 2 no modseq to ask for
-   * changes since; a folder without them is listed whole once. */
+   * changes since, version 3 no UIDNEXT to tell new mail by; a folder
+   * without them is listed whole once, or its new mail's Message-IDs
+   * asked for apart once. (Version 1's far_next_uid is another's.) */
   if (version == 1
       && !exec (self,
                 "ALTER TABLE folder ADD COLUMN far_stamp TEXT;"
@@ -162,12 +165,18 @@ check_version (FerrySyncState *self, GError **error)
                 "UPDATE meta SET value = '2' WHERE key = 'version';",
                 "bring it to version 2", error))
     return FALSE;
-  if (version <= 2)
+  if (version <= 2
+      && !exec (self,
+                "ALTER TABLE folder ADD COLUMN far_modseq INTEGER NOT NULL DEFAULT 0;"
+                "ALTER TABLE folder ADD COLUMN copy_policy TEXT;"
+                "UPDATE meta SET value = '3' WHERE key = 'version';",
+                "bring it to version 3", error))
+    return FALSE;
+  if (version <= 3)
     return exec (self,
-                 "ALTER TABLE folder ADD COLUMN far_modseq INTEGER NOT NULL DEFAULT 0;"
-                 "ALTER TABLE folder ADD COLUMN copy_policy TEXT;"
-                 "UPDATE meta SET value = '3' WHERE key = 'version';",
-                 "bring it to version 3", error);
+                 "ALTER TABLE folder ADD COLUMN far_uidnext INTEGER NOT NULL DEFAULT 0;"
+                 "UPDATE meta SET value = '4' WHERE key = 'version';",
+                 "bring it to version 4", error);
   if (version != SCHEMA_VERSION)
     return g_set_error (error, FERRY_ERROR, FERRY_ERROR_IO,
                         _ ("Sync state %s has version %" G_GINT64_FORMAT
@@ -456,7 +465,7 @@ ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
 
   stmt = statement (self,
                     "SELECT id, name, far_validity, near_validity, far_stamp, near_stamp, "
-                    "far_modseq, copy_policy FROM folder ORDER BY name",
+                    "far_modseq, copy_policy, far_uidnext FROM folder ORDER BY name",
                     error);
   if (stmt == NULL)
     return NULL;
@@ -474,6 +483,7 @@ ferry_sync_state_list_folders (FerrySyncState *self, GError **error)
       folder->near_stamp = column_text_or_null (stmt, 5);
       folder->far_modseq = (guint64) sqlite3_column_int64 (stmt, 6);
       folder->copy_policy = column_text_or_null (stmt, 7);
+      folder->far_uidnext = (guint32) sqlite3_column_int64 (stmt, 8);
       g_ptr_array_add (folders, folder);
     }
   sqlite3_reset (stmt);
@@ -492,6 +502,7 @@ bind_folder_values (sqlite3_stmt *stmt, const FerrySyncFolderRecord *folder)
   bind_text_or_null (stmt, 5, folder->near_stamp);
   sqlite3_bind_int64 (stmt, 6, (gint64) folder->far_modseq);
   bind_text_or_null (stmt, 7, folder->copy_policy);
+  sqlite3_bind_int64 (stmt, 8, folder->far_uidnext);
 }
 
 /**
@@ -510,7 +521,8 @@ ferry_sync_state_add_folder (FerrySyncState *self, FerrySyncFolderRecord *folder
 
   stmt = statement (self,
                     "INSERT INTO folder (name, far_validity, near_validity, far_stamp, "
-                    "near_stamp, far_modseq, copy_policy) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "near_stamp, far_modseq, copy_policy, far_uidnext) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     error);
   if (stmt == NULL)
     return FALSE;
@@ -533,12 +545,13 @@ ferry_sync_state_update_folder (FerrySyncState *self,
 
   stmt = statement (self,
                     "UPDATE folder SET name = ?, far_validity = ?, near_validity = ?, "
-                    "far_stamp = ?, near_stamp = ?, far_modseq = ?, copy_policy = ? WHERE id = ?",
+                    "far_stamp = ?, near_stamp = ?, far_modseq = ?, copy_policy = ?, "
+                    "far_uidnext = ? WHERE id = ?",
                     error);
   if (stmt == NULL)
     return FALSE;
   bind_folder_values (stmt, folder);
-  sqlite3_bind_int64 (stmt, 8, folder->id);
+  sqlite3_bind_int64 (stmt, 9, folder->id);
   return step_done (self, stmt, "update a folder", error);
 }
 

@@ -63,6 +63,9 @@ typedef struct
    * listed by a sync that finished; 0 when unknown. The next sync asks
    * only for what changed since. */
   guint64 far_modseq;
+  /* The far folder's UIDNEXT then: messages from it on are new since,
+   * and are asked for with their Message-IDs. 0 when unknown. */
+  guint32 far_uidnext;
   /* The policy that chose which messages to copy at that sync (see
    * sync-messages.c): a change of it voids the stamps, so
    * that messages it left out are looked at again. */

@@ -203,16 +203,17 @@ static gboolean
 select_folder (FerryImapStore *self,
                const char *name,
                guint64 since_modseq,
+               guint32 new_from,
                FerryStoreFolderStatus *status,
                GError **error)
 {
   g_clear_pointer (&self->selected, g_free);
   g_clear_pointer (&self->changes, ferry_imap_changes_free);
-  if (since_modseq == 0
-          ? !ferry_imap_client_select (self->client, name, FALSE, &self->info, self->cancellable,
-                                       error)
-          : !ferry_imap_client_select_with_changes (self->client, name, since_modseq, &self->info,
-                                                    &self->changes, self->cancellable, error))
+  if (since_modseq == 0 ? !ferry_imap_client_select (self->client, name, FALSE, &self->info,
+                                                     self->cancellable, error)
+                        : !ferry_imap_client_select_with_changes (
+                            self->client, name, since_modseq, new_from, &self->info, &self->changes,
+                            self->cancellable, error))
     return FALSE;
   self->changes_since = since_modseq;
   self->selected = g_strdup (name);
@@ -229,17 +230,18 @@ imap_store_select_folder (FerryStore *store,
                           FerryStoreFolderStatus *status,
                           GError **error)
 {
-  return select_folder (imap_store (store), name, 0, status, error);
+  return select_folder (imap_store (store), name, 0, 0, status, error);
 }
 
 static gboolean
 imap_store_select_folder_for_changes (FerryStore *store,
                                       const char *name,
                                       guint64 since_modseq,
+                                      guint32 new_from,
                                       FerryStoreFolderStatus *status,
                                       GError **error)
 {
-  return select_folder (imap_store (store), name, since_modseq, status, error);
+  return select_folder (imap_store (store), name, since_modseq, new_from, status, error);
 }
 
 static FerryStoreMessage *
@@ -348,14 +350,22 @@ imap_store_list_changes (FerryStore *store,
   return TRUE;
 }
 
+/* Those told with their changes have them already. */
 static gboolean
 imap_store_fetch_message_ids (FerryStore *store, GPtrArray *messages, GError **error)
 {
   FerryImapStore *self = imap_store (store);
-  g_autoptr (GArray) uids = uids_of (messages, TRUE);
+  g_autoptr (GPtrArray) unknown = g_ptr_array_sized_new (messages->len);
+  g_autoptr (GArray) uids = NULL;
   g_autoptr (GHashTable) by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autoptr (GPtrArray) infos = NULL;
 
+  for (guint i = 0; i < messages->len; i++)
+    if (((FerryStoreMessage *) g_ptr_array_index (messages, i))->message_id == NULL)
+      g_ptr_array_add (unknown, g_ptr_array_index (messages, i));
+  if (unknown->len == 0)
+    return TRUE;
+  uids = uids_of (unknown, TRUE);
   infos = ferry_imap_client_fetch_info (self->client, (const guint32 *) uids->data, uids->len,
                                         FERRY_IMAP_FETCH_MESSAGE_ID, self->cancellable, error);
   if (infos == NULL)
@@ -365,13 +375,13 @@ imap_store_fetch_message_ids (FerryStore *store, GPtrArray *messages, GError **e
       FerryImapMessageInfo *info = g_ptr_array_index (infos, i);
       g_hash_table_insert (by_uid, GUINT_TO_POINTER (info->uid), info);
     }
-  for (guint i = 0; i < messages->len; i++)
+  for (guint i = 0; i < unknown->len; i++)
     {
-      FerryStoreMessage *message = g_ptr_array_index (messages, i);
+      FerryStoreMessage *message = g_ptr_array_index (unknown, i);
       FerryImapMessageInfo *info;
       guint32 uid;
 
-      if (message->message_id != NULL || !parse_uid (message->id, &uid))
+      if (!parse_uid (message->id, &uid))
         continue;
       info = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (uid));
       if (info != NULL)

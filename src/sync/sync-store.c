@@ -168,6 +168,9 @@ ferry_store_select_folder (FerryStore *self,
  * @name: a folder
  * @since_modseq: the folder's highest modseq when the caller last knew
  *   all of it
+ * @new_from: its next id then (FerryStoreFolderStatus.next_uid), or 0:
+ *   the messages from it on are new since, and a store may tell them
+ *   with their Message-IDs
  * @status: (out caller-allocates): its status
  * @error: return location for a #GError
  *
@@ -179,6 +182,7 @@ gboolean
 ferry_store_select_folder_for_changes (FerryStore *self,
                                        const char *name,
                                        guint64 since_modseq,
+                                       guint32 new_from,
                                        FerryStoreFolderStatus *status,
                                        GError **error)
 {
@@ -188,7 +192,7 @@ ferry_store_select_folder_for_changes (FerryStore *self,
   if (self->klass->select_folder_for_changes == NULL)
     return ferry_store_select_folder (self, name, status, error);
   *status = (FerryStoreFolderStatus){ 0 };
-  return self->klass->select_folder_for_changes (self, name, since_modseq, status, error);
+  return self->klass->select_folder_for_changes (self, name, since_modseq, new_from, status, error);
 }
 
 /**
@@ -352,7 +356,8 @@ ferry_store_list_changes (FerryStore *self,
  * @messages: (element-type FerryStoreMessage): messages of that folder
  * @error: return location for a #GError
  *
- * Fills in the Message-ID of each of @messages that has one.
+ * Fills in the Message-ID of each of @messages that has one and has not
+ * been told it yet (by a listing of changes).
  */
 gboolean
 ferry_store_fetch_message_ids (FerryStore *self, GPtrArray *messages, GError **error)

@@ -100,6 +100,7 @@ typedef struct
   gboolean (*select_folder_for_changes) (FerryStore *self,
                                          const char *name,
                                          guint64 since_modseq,
+                                         guint32 new_from,
                                          FerryStoreFolderStatus *status,
                                          GError **error);
   /* Optional: see ferry_store_select_folder_unlisted(). */
@@ -193,6 +194,7 @@ gboolean ferry_store_select_folder (FerryStore *self,
 gboolean ferry_store_select_folder_for_changes (FerryStore *self,
                                                 const char *name,
                                                 guint64 since_modseq,
+                                                guint32 new_from,
                                                 FerryStoreFolderStatus *status,
                                                 GError **error);
 gboolean ferry_store_select_folder_unlisted (FerryStore *self,
